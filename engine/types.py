@@ -1,0 +1,40 @@
+"""Plain data types shared by the model, the geo pipeline, the CLI and the plugin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+
+@dataclass
+class Segment:
+    """One grounded object: the phrase that names it and its mask at the input image's size."""
+
+    phrase: str
+    mask: np.ndarray  # bool, (H, W) of the image given to the engine
+    score: float = 1.0  # mask confidence in [0, 1]
+    label: str | None = None  # class name when the model or the instruction knows it
+
+    def __post_init__(self) -> None:
+        self.mask = np.asarray(self.mask, dtype=bool)
+        if self.mask.ndim != 2:
+            raise ValueError(f"a segment mask must be 2-D, got shape {self.mask.shape}")
+
+
+@dataclass
+class Reply:
+    """An answer: display text (markup removed), the raw generated text, and its segments in order."""
+
+    text: str
+    segments: list[Segment] = field(default_factory=list)
+    raw_text: str = ""
+
+
+@dataclass
+class Turn:
+    """One message of a conversation about a single image."""
+
+    role: Literal["user", "assistant"]
+    text: str

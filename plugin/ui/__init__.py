@@ -1,0 +1,1 @@
+"""Widgets of the plugin (no processing logic here: work runs in tasks)."""

@@ -1,0 +1,93 @@
+"""The chat dock: pick a raster layer, type an instruction, read the grounded answer."""
+
+from __future__ import annotations
+
+import html
+
+from qgis.core import QgsMapLayerProxyModel
+from qgis.gui import QgsMapLayerComboBox
+from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..i18n import tr
+
+DOCK_OBJECT_NAME = "GeoGroundChatDock"
+
+
+class ChatDock(QDockWidget):
+    """Conversation view plus input; emits ``instruction_submitted`` with the raster layer and the text."""
+
+    instruction_submitted = pyqtSignal(object, str)
+    stop_requested = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(tr("GeoGround chat"), parent)
+        self.setObjectName(DOCK_OBJECT_NAME)
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+
+        self.layer_combo = QgsMapLayerComboBox(body)
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.layer_combo.setAllowEmptyLayer(False)
+        layout.addWidget(self.layer_combo)
+
+        self.conversation = QTextBrowser(body)
+        self.conversation.setOpenLinks(False)
+        layout.addWidget(self.conversation, 1)
+
+        self.progress = QProgressBar(body)
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+
+        row = QHBoxLayout()
+        self.input = QLineEdit(body)
+        self.input.setPlaceholderText(tr("e.g. Segment all storage tanks"))
+        self.input.returnPressed.connect(self.submit)
+        self.send_button = QPushButton(tr("Send"), body)
+        self.send_button.clicked.connect(self.submit)
+        self.stop_button = QPushButton(tr("Stop"), body)
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop_requested)
+        row.addWidget(self.input, 1)
+        row.addWidget(self.send_button)
+        row.addWidget(self.stop_button)
+        layout.addLayout(row)
+        self.setWidget(body)
+
+    def submit(self) -> None:
+        """Validate the input and emit it; problems are shown in the conversation, never raised."""
+        text = self.input.text().strip()
+        layer = self.layer_combo.currentLayer()
+        if not text:
+            self.show_notice(tr("Type an instruction first, for example “Segment all buildings”."))
+            return
+        if layer is None:
+            self.show_notice(tr("Add or select a raster layer first."))
+            return
+        self.append_message("user", text)
+        self.input.clear()
+        self.instruction_submitted.emit(layer, text)
+
+    def append_message(self, role: str, text: str) -> None:
+        who = tr("You") if role == "user" else tr("GeoGround")
+        self.conversation.append(f"<p><b>{html.escape(who)}:</b> {html.escape(text)}</p>")
+
+    def show_notice(self, text: str) -> None:
+        self.conversation.append(f'<p style="color:#a15c00"><i>{html.escape(text)}</i></p>')
+
+    def set_busy(self, busy: bool) -> None:
+        self.send_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setValue(0)

@@ -1,0 +1,31 @@
+"""Fixtures for plugin tests: the plugin loaded through qgis.utils as QGIS loads an installed plugin."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.PyQt.QtCore import QEvent
+from qgis.PyQt.QtWidgets import QApplication
+
+
+def flush_deleted_widgets() -> None:
+    """Deliver pending deleteLater() calls, as QGIS's event loop would."""
+    QApplication.processEvents()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+@pytest.fixture
+def loaded_plugin(qgis_iface, qgis_app, plugin_package, plugins_dir):
+    """Find, import and start the plugin through qgis.utils (classFactory + initGui); unload it afterwards."""
+    import qgis.utils
+
+    flush_deleted_widgets()
+    qgis_iface.messageBar().clear_messages()
+    if str(plugins_dir) not in qgis.utils.plugin_paths:
+        qgis.utils.plugin_paths.append(str(plugins_dir))
+    qgis.utils.updateAvailablePlugins()
+    assert plugin_package in qgis.utils.available_plugins, "qgis.utils did not find the plugin (metadata.txt?)"
+    assert qgis.utils.loadPlugin(plugin_package), "qgis.utils could not import the plugin package"
+    assert qgis.utils.startPlugin(plugin_package), "qgis.utils could not start the plugin"
+    yield qgis.utils.plugins[plugin_package]
+    if plugin_package in qgis.utils.active_plugins:
+        assert qgis.utils.unloadPlugin(plugin_package)

@@ -1,0 +1,78 @@
+"""Load a plugin in a fresh QGIS process the way QGIS does, then unload it; prints LOADED-OK on success.
+
+Usage: python qgis_load_check.py PLUGINS_DIR PACKAGE [--block-engine]
+--block-engine makes torch, transformers, ... unimportable, as on a QGIS without the engine's dependencies.
+Run as a separate process so the package name does not clash with the copy the test session imported.
+"""
+
+import sys
+
+plugins_dir, package = sys.argv[1], sys.argv[2]
+block_engine = "--block-engine" in sys.argv
+if block_engine:
+    for name in ("torch", "transformers", "peft", "safetensors", "huggingface_hub"):
+        sys.modules[name] = None  # any import of it now fails, as if not installed
+
+from qgis.core import Qgis, QgsApplication  # noqa: E402
+from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
+
+app = QgsApplication([], False)
+app.initQgis()
+
+
+class Iface:
+    """The QgisInterface calls the plugin makes, recorded."""
+
+    def __init__(self):
+        self.window, self.warnings, self.menu_actions = QMainWindow(), [], []
+
+    def mainWindow(self):  # noqa: N802
+        return self.window
+
+    def messageBar(self):  # noqa: N802
+        return self
+
+    def pushMessage(self, title, text, level=Qgis.Info, duration=-1):  # noqa: N802
+        if level == Qgis.Warning:
+            self.warnings.append(text)
+
+    def addDockWidget(self, area, dock):  # noqa: N802
+        self.window.addDockWidget(area, dock)
+
+    def removeDockWidget(self, dock):  # noqa: N802
+        self.window.removeDockWidget(dock)
+
+    def addToolBar(self, name):  # noqa: N802
+        return self.window.addToolBar(name)
+
+    def addPluginToRasterMenu(self, menu, action):  # noqa: N802
+        self.menu_actions.append(action)
+
+    def removePluginRasterMenu(self, menu, action):  # noqa: N802
+        self.menu_actions.remove(action)
+
+
+import qgis.utils  # noqa: E402
+
+iface = Iface()
+qgis.utils.iface = iface
+sys.path.insert(0, plugins_dir)
+qgis.utils.plugin_paths.append(plugins_dir)
+qgis.utils.updateAvailablePlugins()
+assert package in qgis.utils.available_plugins, f"QGIS found no plugin '{package}' in {plugins_dir}"
+assert qgis.utils.loadPlugin(package), "import failed"
+assert qgis.utils.startPlugin(package), "start failed"
+assert iface.menu_actions, "no menu action added"
+module_file = sys.modules[package].__file__
+assert module_file.startswith(plugins_dir), f"loaded {module_file}, not the copy in {plugins_dir}"
+if block_engine:
+    assert any("torch" in w and "transformers" in w for w in iface.warnings), iface.warnings
+    assert sys.modules.get("torch") is None, "the plugin imported torch at load time"
+else:
+    import importlib
+
+    engine = importlib.import_module(f"{package}.engine")
+    assert engine.__file__.startswith(plugins_dir), engine.__file__
+assert qgis.utils.unloadPlugin(package), "unload failed"
+assert not iface.menu_actions, "menu actions left after unload"
+print("LOADED-OK")
