@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsApplication
-from qgis.PyQt.QtCore import Qt
+from qgis.core import Qgis, QgsApplication, QgsMapLayerType
+from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+from qgis.PyQt.QtWidgets import QAction, QInputDialog, QMenu
 
 from .dependencies import missing_dependencies
 from .i18n import install_translator, tr
 from .resources import icon_path
 
 MENU = "&GeoGround"
+SEGMENT_ALL_CLASSES = (
+    "storage tanks",
+    "buildings",
+    "ships",
+    "airplanes",
+    "vehicles",
+    "roads",
+    "water bodies",
+)
 
 
 class GeoGroundPlugin:
@@ -21,21 +30,28 @@ class GeoGroundPlugin:
         self.iface = iface
         self.translator = install_translator()
         self.actions: list[QAction] = []
+        self.layer_actions: list[QAction] = []
         self.dock = None
         self.provider = None
         self.toolbar = None
+        self.options_factory = None
+        self.controller = None
 
     def initGui(self) -> None:  # noqa: N802 - QGIS API name
+        from .controller import ChatController
         from .processing.provider import GeoGroundProvider
+        from .settings import SettingsPageFactory
         from .ui.chat_dock import ChatDock
 
         self.provider = GeoGroundProvider()
         QgsApplication.processingRegistry().addProvider(self.provider)
+        self.options_factory = SettingsPageFactory()
+        self.iface.registerOptionsWidgetFactory(self.options_factory)
 
         self.dock = ChatDock(self.iface.mainWindow())
-        self.dock.instruction_submitted.connect(self._on_instruction)
         self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         self.dock.hide()
+        self.controller = ChatController(self.iface, self.dock)
 
         self.toolbar = self.iface.addToolBar(tr("GeoGround"))
         self.toolbar.setObjectName("GeoGroundToolbar")
@@ -44,7 +60,10 @@ class GeoGroundPlugin:
         chat_action.setCheckable(True)
         chat_action.toggled.connect(self.dock.setVisible)
         self.dock.visibilityChanged.connect(chat_action.setChecked)
-        self._add_action(chat_action)
+        self.iface.addPluginToRasterMenu(MENU, chat_action)
+        self.toolbar.addAction(chat_action)
+        self.actions.append(chat_action)
+        self._add_layer_menu()
 
         missing = missing_dependencies()
         if missing:
@@ -55,19 +74,46 @@ class GeoGroundPlugin:
                 duration=0,
             )
 
-    def _add_action(self, action: QAction) -> None:
-        self.iface.addPluginToRasterMenu(MENU, action)
-        self.toolbar.addAction(action)
-        self.actions.append(action)
+    def _add_layer_menu(self) -> None:
+        """Right-click on raster layers in the Layers panel: "Segment all..." and "Custom instruction..."."""
+        segment_all = QAction(QIcon(str(icon_path())), tr("Segment all…"), self.iface.mainWindow())
+        segment_all.setObjectName("GeoGroundSegmentAllAction")
+        menu = QMenu(self.iface.mainWindow())
+        for name in SEGMENT_ALL_CLASSES:
+            item = menu.addAction(tr(name))
+            item.triggered.connect(lambda _checked=False, n=name: self._segment_all(n))
+        segment_all.setMenu(menu)
+        custom = QAction(tr("Custom instruction…"), self.iface.mainWindow())
+        custom.setObjectName("GeoGroundCustomInstructionAction")
+        custom.triggered.connect(self._custom_instruction)
+        for action in (segment_all, custom):
+            self.iface.addCustomActionForLayerType(action, tr("GeoGround"), QgsMapLayerType.RasterLayer, True)
+            self.layer_actions.append(action)
 
-    def _on_instruction(self, layer, text: str) -> None:
-        missing = missing_dependencies()
-        if missing:
-            self.dock.show_notice(tr("Cannot run: missing Python packages {}.").format(", ".join(missing)))
-            return
-        self.dock.show_notice(tr("The engine is not connected to the dock in this version."))
+    def _segment_all(self, class_name: str) -> None:
+        self._run_on_active_layer(tr("Segment all {}").format(tr(class_name)))
+
+    def _custom_instruction(self) -> None:
+        text, ok = QInputDialog.getText(self.iface.mainWindow(), tr("GeoGround"), tr("Instruction for this layer:"))
+        if ok and text.strip():
+            self._run_on_active_layer(text.strip())
+
+    def _run_on_active_layer(self, instruction: str) -> None:
+        layer = self.iface.activeLayer()
+        self.dock.show()
+        if layer is not None and layer.type() == QgsMapLayerType.RasterLayer:
+            self.dock.layer_combo.setLayer(layer)
+        self.dock.input.setText(instruction)
+        self.dock.submit()
 
     def unload(self) -> None:
+        if self.controller is not None:
+            self.controller.shutdown()
+            self.controller = None
+        for action in self.layer_actions:
+            self.iface.removeCustomActionForLayerType(action)
+            action.deleteLater()
+        self.layer_actions.clear()
         for action in self.actions:
             self.iface.removePluginRasterMenu(MENU, action)
             action.deleteLater()
@@ -79,11 +125,12 @@ class GeoGroundPlugin:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+        if self.options_factory is not None:
+            self.iface.unregisterOptionsWidgetFactory(self.options_factory)
+            self.options_factory = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
         if self.translator is not None:
-            from qgis.PyQt.QtCore import QCoreApplication
-
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None

@@ -59,17 +59,46 @@ def map_extent_to_layer(extent: QgsRectangle, map_crs: QgsCoordinateReferenceSys
     return transform.transformBoundingBox(extent)
 
 
-def read_view(
-    layer: QgsRasterLayer, extent: QgsRectangle | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> RasterView:
-    """Read ``extent`` (layer CRS; whole layer when None) at native resolution, coarser if above ``max_pixels``."""
+@dataclass
+class RasterSource:
+    """What a worker thread needs to read a layer: a private provider clone plus the layer's grid and CRS.
+
+    QGIS providers are not thread-safe; a clone made on the main thread may be used by one worker thread.
+    """
+
+    provider: object
+    extent: QgsRectangle
+    res_x: float
+    res_y: float
+    crs: QgsCoordinateReferenceSystem
+
+
+def snapshot(layer: QgsRasterLayer) -> RasterSource:
+    """Capture a layer for reading in a background task (call on the main thread)."""
     if layer is None or not layer.isValid():
         raise RasterReadError(tr("The raster layer is not valid (missing or unreadable file?)."))
-    provider = layer.dataProvider()
-    wanted = QgsRectangle(layer.extent()) if extent is None else layer.extent().intersect(extent)
+    provider = layer.dataProvider().clone()
+    if provider is None:
+        raise RasterReadError(tr("QGIS cannot read this layer's pixels in the background."))
+    return RasterSource(
+        provider,
+        QgsRectangle(layer.extent()),
+        layer.rasterUnitsPerPixelX(),
+        layer.rasterUnitsPerPixelY(),
+        QgsCoordinateReferenceSystem(layer.crs()),
+    )
+
+
+def read_view(
+    layer: QgsRasterLayer | RasterSource, extent: QgsRectangle | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> RasterView:
+    """Read ``extent`` (layer CRS; whole layer when None) at native resolution, coarser if above ``max_pixels``."""
+    source = layer if isinstance(layer, RasterSource) else snapshot(layer)
+    provider = source.provider
+    wanted = QgsRectangle(source.extent) if extent is None else source.extent.intersect(extent)
     if wanted.isEmpty():
         raise RasterReadError(tr("The requested area does not overlap the raster layer."))
-    res_x, res_y = layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
+    res_x, res_y = source.res_x, source.res_y
     width = max(1, round(wanted.width() / res_x))
     height = max(1, round(wanted.height() / res_y))
     warnings: list[str] = []
@@ -94,8 +123,8 @@ def read_view(
         bands.append(array)
         nodata.append(block.noDataValue() if block.hasNoDataValue() else None)
     crs_wkt = ""
-    if layer.crs().isValid():
-        crs_wkt = layer.crs().toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED)
+    if source.crs.isValid():
+        crs_wkt = source.crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED)
     else:
         warnings.append(tr("The layer has no CRS: results are placed in the layer's own coordinates."))
     px, py = wanted.width() / width, wanted.height() / height

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from qgis.core import Qgis, QgsMessageLog, QgsTask
+from qgis.PyQt.QtCore import pyqtSignal
 
 from .i18n import tr
 
 LOG_TAG = "GeoGround"
 
-Job = Callable[[Callable[[float], None], Callable[[], bool]], Any]
+Job = Callable[["EngineTask"], Any]
 
 
 class Cancelled(Exception):
@@ -25,7 +26,13 @@ class Cancelled(Exception):
 
 
 class EngineTask(QgsTask):
-    """Runs ``job(report_progress, should_stop)``; calls ``on_done(result, error_message)`` on the main thread."""
+    """Runs ``job(task)``; calls ``on_done(result, error_message)`` on the main thread.
+
+    The job reports through ``task.report(percent)``, ``task.stream(text)`` (delivered to ``text_streamed``
+    receivers on the main thread) and polls ``task.isCanceled()``.
+    """
+
+    text_streamed = pyqtSignal(str)
 
     def __init__(self, description: str, job: Job, on_done: Callable[[Any, str | None], None]) -> None:
         super().__init__(description, QgsTask.CanCancel)
@@ -36,7 +43,7 @@ class EngineTask(QgsTask):
 
     def run(self) -> bool:
         try:
-            self.result = self._job(self._report, self.isCanceled)
+            self.result = self._job(self)
         except Cancelled:
             self.error = tr("Stopped.")
             return False
@@ -49,8 +56,11 @@ class EngineTask(QgsTask):
             return False
         return True
 
-    def _report(self, percent: float) -> None:
+    def report(self, percent: float) -> None:
         self.setProgress(max(0.0, min(100.0, float(percent))))
+
+    def stream(self, text: str) -> None:
+        self.text_streamed.emit(text)
 
     def finished(self, ok: bool) -> None:  # noqa: FBT001 - QGIS API
         if not ok and self.error is None:

@@ -42,6 +42,8 @@ class ChatDock(QDockWidget):
 
         self.conversation = QTextBrowser(body)
         self.conversation.setOpenLinks(False)
+        self._blocks: list[str] = []  # HTML paragraphs; the last one is rewritten while an answer streams
+        self._streaming: str | None = None
         layout.addWidget(self.conversation, 1)
 
         self.progress = QProgressBar(body)
@@ -79,11 +81,53 @@ class ChatDock(QDockWidget):
         self.instruction_submitted.emit(layer, text)
 
     def append_message(self, role: str, text: str) -> None:
-        who = tr("You") if role == "user" else tr("GeoGround")
-        self.conversation.append(f"<p><b>{html.escape(who)}:</b> {html.escape(text)}</p>")
+        self._add_block(self._message_html(role, html.escape(text)))
 
     def show_notice(self, text: str) -> None:
-        self.conversation.append(f'<p style="color:#a15c00"><i>{html.escape(text)}</i></p>')
+        self._add_block(f'<p style="color:#a15c00"><i>{html.escape(text)}</i></p>')
+
+    def begin_answer(self) -> None:
+        """Open the paragraph that streamed text goes into."""
+        self._streaming = ""
+        self._add_block(self._message_html("assistant", "…"))
+
+    def stream_text(self, text: str) -> None:
+        if self._streaming is None:
+            return
+        self._streaming += text
+        self._blocks[-1] = self._message_html("assistant", html.escape(self._streaming))
+        self._render()
+
+    def end_answer(self, text: str | None = None, colors: dict[str, str] | None = None, summary: str = "") -> None:
+        """Replace the streamed paragraph with the final answer, each grounded phrase in its layer colour."""
+        if self._streaming is None:
+            return
+        self._streaming = None
+        if text is None:
+            self._blocks.pop()
+            self._render()
+            return
+        body = html.escape(text)
+        for phrase, color in sorted((colors or {}).items(), key=lambda item: -len(item[0])):
+            escaped = html.escape(phrase)
+            body = body.replace(escaped, f'<b style="color:{color}">{escaped}</b>', 1)
+        if summary:
+            body += f"<br><small>{html.escape(summary)}</small>"
+        self._blocks[-1] = self._message_html("assistant", body)
+        self._render()
+
+    def _message_html(self, role: str, body_html: str) -> str:
+        who = tr("You") if role == "user" else tr("GeoGround")
+        return f"<p><b>{html.escape(who)}:</b> {body_html}</p>"
+
+    def _add_block(self, block: str) -> None:
+        self._blocks.append(block)
+        self._render()
+
+    def _render(self) -> None:
+        self.conversation.setHtml("".join(self._blocks))
+        bar = self.conversation.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def set_busy(self, busy: bool) -> None:
         self.send_button.setEnabled(not busy)

@@ -25,6 +25,7 @@ class Iface:
 
     def __init__(self):
         self.window, self.warnings, self.menu_actions = QMainWindow(), [], []
+        self.layer_actions, self.options_pages = [], []
 
     def mainWindow(self):  # noqa: N802
         return self.window
@@ -51,6 +52,19 @@ class Iface:
     def removePluginRasterMenu(self, menu, action):  # noqa: N802
         self.menu_actions.remove(action)
 
+    def addCustomActionForLayerType(self, action, menu, layer_type, all_layers):  # noqa: N802
+        self.layer_actions.append(action)
+
+    def removeCustomActionForLayerType(self, action):  # noqa: N802
+        self.layer_actions.remove(action)
+        return True
+
+    def registerOptionsWidgetFactory(self, factory):  # noqa: N802
+        self.options_pages.append(factory)
+
+    def unregisterOptionsWidgetFactory(self, factory):  # noqa: N802
+        self.options_pages.remove(factory)
+
 
 import qgis.utils  # noqa: E402
 
@@ -62,7 +76,7 @@ qgis.utils.updateAvailablePlugins()
 assert package in qgis.utils.available_plugins, f"QGIS found no plugin '{package}' in {plugins_dir}"
 assert qgis.utils.loadPlugin(package), "import failed"
 assert qgis.utils.startPlugin(package), "start failed"
-assert iface.menu_actions, "no menu action added"
+assert iface.menu_actions and iface.layer_actions and iface.options_pages, "actions or options page missing"
 module_file = sys.modules[package].__file__
 assert module_file.startswith(plugins_dir), f"loaded {module_file}, not the copy in {plugins_dir}"
 if block_engine:
@@ -75,4 +89,5 @@ else:
     assert engine.__file__.startswith(plugins_dir), engine.__file__
 assert qgis.utils.unloadPlugin(package), "unload failed"
 assert not iface.menu_actions, "menu actions left after unload"
+assert not iface.layer_actions and not iface.options_pages, "layer actions or options page left after unload"
 print("LOADED-OK")

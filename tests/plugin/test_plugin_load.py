@@ -35,6 +35,19 @@ def test_load_adds_dock_actions_and_provider(loaded_plugin, qgis_iface):
     menu_calls = [c.args for c in qgis_iface.addPluginToRasterMenu.call_args_list]
     assert any(args[1] is loaded_plugin.actions[0] for args in menu_calls)
     assert QgsApplication.processingRegistry().providerById("geoground") is not None
+    assert qgis_iface.registerOptionsWidgetFactory.call_args.args[0] is loaded_plugin.options_factory
+
+
+def test_right_click_actions_are_for_raster_layers_only(loaded_plugin, qgis_iface):
+    from qgis.core import QgsMapLayerType
+
+    calls = [c.args for c in qgis_iface.addCustomActionForLayerType.call_args_list]
+    ours = [args for args in calls if any(args[0] is a for a in loaded_plugin.layer_actions)]
+    assert {args[0].objectName() for args in ours} == {"GeoGroundSegmentAllAction", "GeoGroundCustomInstructionAction"}
+    assert all(args[2] == QgsMapLayerType.RasterLayer for args in ours)
+    segment_all = next(a for a in loaded_plugin.layer_actions if a.objectName() == "GeoGroundSegmentAllAction")
+    labels = [a.text() for a in segment_all.menu().actions()]
+    assert "storage tanks" in labels and "buildings" in labels and "ships" in labels
 
 
 def test_chat_action_toggles_dock(loaded_plugin):
@@ -58,6 +71,9 @@ def test_unload_leaves_nothing_behind(loaded_plugin, qgis_iface, plugin_package)
     removed = [c.args[1] for c in qgis_iface.removePluginRasterMenu.call_args_list]
     assert all(any(a is r for r in removed) for a in actions)
     assert loaded_plugin.actions == [] and loaded_plugin.dock is None
+    removed_layer_actions = [c.args[0] for c in qgis_iface.removeCustomActionForLayerType.call_args_list]
+    assert len(removed_layer_actions) >= 2 and loaded_plugin.layer_actions == []
+    assert qgis_iface.unregisterOptionsWidgetFactory.called
 
 
 def test_empty_instruction_is_refused_in_the_dock(loaded_plugin):

@@ -84,3 +84,17 @@ def test_outside_extent_and_invalid_layer_give_clear_errors(uint16_tif, tmp_path
     (tmp_path / "broken.tif").write_bytes(b"not a tiff")
     with pytest.raises(RasterReadError, match="not valid"):
         read_view(QgsRasterLayer(str(tmp_path / "broken.tif"), "broken"))
+
+
+def test_snapshot_reads_in_a_worker_thread(uint16_tif, qgis_app):
+    import threading
+
+    from geoground.plugin.raster_view import read_view, snapshot
+
+    path, data = uint16_tif
+    source = snapshot(QgsRasterLayer(str(path), "u16"))
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(view=read_view(source)))
+    worker.start()
+    worker.join(30)
+    np.testing.assert_array_equal(out["view"].data, data)

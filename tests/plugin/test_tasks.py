@@ -22,16 +22,21 @@ def test_result_and_progress_reach_the_main_thread(qgis_app):
 
     done, progress = [], []
 
-    def job(report, should_stop):
+    streamed = []
+
+    def job(task):
         for step in range(5):
-            report(step * 25)
+            task.report(step * 25)
+            task.stream(f"word{step} ")
         return {"answer": 42}
 
     task = EngineTask("job", job, lambda result, error: done.append((result, error)))
     task.progressChanged.connect(progress.append)
+    task.text_streamed.connect(streamed.append)
     run_to_end(task)
     assert done == [({"answer": 42}, None)]
     assert max(progress) >= 75
+    assert "".join(streamed) == "word0 word1 word2 word3 word4 "
 
 
 def test_job_errors_become_messages(qgis_app):
@@ -39,13 +44,13 @@ def test_job_errors_become_messages(qgis_app):
 
     done = []
 
-    def job(report, should_stop):
+    def job(task):
         raise ValueError("The prompt is empty.")
 
     run_to_end(EngineTask("job", job, lambda result, error: done.append((result, error))))
     assert done == [(None, "The prompt is empty.")]
 
-    def oom(report, should_stop):
+    def oom(task):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     done.clear()
@@ -58,9 +63,9 @@ def test_cancel_stops_the_job(qgis_app):
 
     done, steps = [], []
 
-    def job(report, should_stop):
+    def job(task):
         for step in range(2000):
-            if should_stop():
+            if task.isCanceled():
                 raise Cancelled
             steps.append(step)
             time.sleep(0.005)

@@ -1,0 +1,117 @@
+"""User settings (QgsSettings under GeoGround/) and the page that edits them in QGIS's Options dialog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from qgis.core import QgsApplication, QgsSettings
+from qgis.gui import QgsOptionsPageWidget, QgsOptionsWidgetFactory
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QLineEdit, QSpinBox
+
+from .i18n import tr
+from .resources import icon_path
+
+PREFIX = "GeoGround/"
+MODEL_CHOICES = ("demo", "GeoPixel-7B", "GeoPixel-7B-RES", "GeoPix")
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
+
+
+def default_cache_dir() -> str:
+    return str(Path(QgsApplication.qgisSettingsDirPath()) / "geoground" / "models")
+
+
+@dataclass
+class Settings:
+    """Every setting with its default; ``load``/``save`` map fields one to one onto QgsSettings keys."""
+
+    model_cache_dir: str = ""
+    default_model: str = "demo"
+    device: str = "auto"
+    precision: str = "auto"
+    tile_size: int = 1024
+    tile_overlap: int = 128
+    max_new_tokens: int = 256
+
+    @classmethod
+    def load(cls) -> Settings:
+        store = QgsSettings()
+        values = {}
+        for f in fields(cls):
+            default = f.default if f.name != "model_cache_dir" else default_cache_dir()
+            raw = store.value(PREFIX + f.name, default)
+            try:
+                values[f.name] = type(default)(raw) if raw not in (None, "") else default
+            except (TypeError, ValueError):
+                values[f.name] = default  # a hand-edited or stale value never breaks the plugin
+        return cls(**values)
+
+    def save(self) -> None:
+        store = QgsSettings()
+        for f in fields(self):
+            store.setValue(PREFIX + f.name, getattr(self, f.name))
+
+
+class SettingsPage(QgsOptionsPageWidget):
+    """The GeoGround page of Settings → Options."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        current = Settings.load()
+        form = QFormLayout(self)
+        self.cache_dir = QLineEdit(current.model_cache_dir, self)
+        self.model = _combo(self, MODEL_CHOICES, current.default_model, editable=True)
+        self.device = _combo(self, DEVICE_CHOICES, current.device)
+        self.precision = _combo(self, PRECISION_CHOICES, current.precision)
+        self.tile_size = _spin(self, 256, 8192, current.tile_size, step=128)
+        self.tile_overlap = _spin(self, 0, 2048, current.tile_overlap, step=16)
+        self.max_new_tokens = _spin(self, 16, 4096, current.max_new_tokens, step=16)
+        form.addRow(tr("Model cache folder"), self.cache_dir)
+        form.addRow(tr("Default model (name, folder or hub id)"), self.model)
+        form.addRow(tr("Device"), self.device)
+        form.addRow(tr("Precision"), self.precision)
+        form.addRow(tr("Tile size (pixels)"), self.tile_size)
+        form.addRow(tr("Tile overlap (pixels)"), self.tile_overlap)
+        form.addRow(tr("Answer token limit"), self.max_new_tokens)
+
+    def current(self) -> Settings:
+        return Settings(
+            model_cache_dir=self.cache_dir.text().strip() or default_cache_dir(),
+            default_model=self.model.currentText().strip() or "demo",
+            device=self.device.currentText(),
+            precision=self.precision.currentText(),
+            tile_size=self.tile_size.value(),
+            tile_overlap=min(self.tile_overlap.value(), self.tile_size.value() // 2),
+            max_new_tokens=self.max_new_tokens.value(),
+        )
+
+    def apply(self) -> None:
+        self.current().save()
+
+
+class SettingsPageFactory(QgsOptionsWidgetFactory):
+    def __init__(self) -> None:
+        super().__init__(tr("GeoGround"), QIcon(str(icon_path())))
+
+    def createWidget(self, parent=None) -> SettingsPage:  # noqa: N802 - QGIS API
+        return SettingsPage(parent)
+
+
+def _combo(parent, choices, value: str, editable: bool = False) -> QComboBox:
+    combo = QComboBox(parent)
+    combo.addItems(list(choices))
+    combo.setEditable(editable)
+    if value not in choices:
+        combo.addItem(value)
+    combo.setCurrentText(value)
+    return combo
+
+
+def _spin(parent, low: int, high: int, value: int, step: int) -> QSpinBox:
+    spin = QSpinBox(parent)
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    return spin

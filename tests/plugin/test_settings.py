@@ -1,0 +1,49 @@
+"""Settings survive a save/load round trip through QgsSettings and the options page edits them."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsSettings
+
+
+@pytest.fixture(autouse=True)
+def clean_settings():
+    QgsSettings().remove("GeoGround")
+    yield
+    QgsSettings().remove("GeoGround")
+
+
+def test_defaults_then_round_trip(qgis_app):
+    from geoground.plugin.settings import Settings
+
+    defaults = Settings.load()
+    assert defaults.default_model == "demo" and defaults.device == "auto" and defaults.tile_size == 1024
+    assert defaults.model_cache_dir.endswith("models")
+    changed = Settings(model_cache_dir="/data/models", default_model="/my/model", device="cpu", tile_size=512)
+    changed.save()
+    assert Settings.load() == changed
+
+
+def test_bad_stored_values_fall_back_to_defaults(qgis_app):
+    from geoground.plugin.settings import Settings
+
+    QgsSettings().setValue("GeoGround/tile_size", "not a number")
+    assert Settings.load().tile_size == 1024
+
+
+def test_options_page_applies_what_the_user_set(qgis_app):
+    from geoground.plugin.settings import Settings, SettingsPage
+
+    page = SettingsPage()
+    page.device.setCurrentText("cpu")
+    page.tile_size.setValue(768)
+    page.tile_overlap.setValue(2000)  # more than half a tile: clamped
+    page.model.setCurrentText("org/some-model")
+    page.apply()
+    saved = Settings.load()
+    assert (saved.device, saved.tile_size, saved.tile_overlap, saved.default_model) == (
+        "cpu",
+        768,
+        384,
+        "org/some-model",
+    )
