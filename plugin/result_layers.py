@@ -56,7 +56,7 @@ class ResultWriteError(OSError):
 
 def phrase_color(phrase: str) -> QColor:
     """A stable, distinct colour per phrase (the same in the map and in the dock's conversation view)."""
-    digest = hashlib.sha1(phrase.strip().lower().encode("utf-8")).digest()  # noqa: S324 - colour, not security
+    digest = hashlib.blake2s(phrase.strip().lower().encode("utf-8"), digest_size=4).digest()
     hue = digest[0] / 255.0
     r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 0.95)
     return QColor(int(r * 255), int(g * 255), int(b * 255))
