@@ -1,0 +1,146 @@
+"""Real labelled imagery whose licences allow training, turned into the same scenes and samples as synthetic data.
+
+- SpaceNet Atlanta (CC BY-SA 4.0): panchromatic uint16 at 0.5 m, building footprints (GeoJSON in the raster CRS).
+- SpaceNet Las Vegas roads (CC BY-SA 4.0): image plus a 0/255 road mask; each connected road network is an instance.
+- NAIP (public domain): RGB+NIR; water is where NDWI = (G - NIR) / (G + NIR) exceeds a threshold, one instance per
+  connected water body. The default threshold 0.3 sits in the gap between the land and water modes of NDWI.
+
+Scenes are cut into tiles with :func:`tile_scene`; :func:`scene_samples` of ``scene_text`` turns tiles into samples.
+Files under folders named ``demo`` or ``eval_only`` are refused: those scenes are for evaluation only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from pyproj import Geod
+from rasterio.features import rasterize, shapes
+from shapely.geometry import shape
+
+from ..imagery import to_rgb8
+from .sample import DataFormatError, Instance, Scene
+
+RESTRICTED_FOLDERS = ("demo", "eval_only")
+
+
+class RestrictedDataError(DataFormatError):
+    """The file is reserved for evaluation and must not feed training."""
+
+
+def _check_allowed(path: Path) -> Path:
+    path = Path(path)
+    if any(part in RESTRICTED_FOLDERS for part in path.parts):
+        raise RestrictedDataError(f"{path} is an evaluation-only file and cannot be used for training data")
+    if not path.is_file():
+        raise DataFormatError(f"file not found: {path}")
+    return path
+
+
+def pixel_size_m(src: rasterio.DatasetReader) -> float:
+    """Ground sample distance in metres, also for rasters in geographic (degree) coordinates."""
+    if src.crs is not None and src.crs.is_geographic:
+        geod = Geod(ellps="WGS84")
+        lon, lat = src.xy(src.height // 2, src.width // 2)
+        _, _, dx = geod.inv(lon, lat, lon + src.res[0], lat)
+        _, _, dy = geod.inv(lon, lat, lon, lat + src.res[1])
+        return float(math.sqrt(dx * dy))
+    return float(math.sqrt(src.res[0] * src.res[1]))
+
+
+def connected_instances(mask: np.ndarray, class_name: str, min_pixels: int = 1) -> list[Instance]:
+    """One instance per 8-connected region of a bool mask (rasterio traces the regions, then burns each back)."""
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    regions = [geom for geom, value in shapes(mask.astype(np.uint8), mask=mask, connectivity=8) if value == 1]
+    if regions:
+        labels = rasterize(
+            [(geom, k + 1) for k, geom in enumerate(regions)], out_shape=mask.shape, fill=0, dtype="int32"
+        )
+    instances = []
+    for k in range(1, len(regions) + 1):
+        region = (labels == k) & mask
+        if region.sum() >= min_pixels:
+            instances.append(Instance(class_name, region, len(instances) + 1))
+    return instances
+
+
+def atlanta_buildings(image_path: str | Path, footprints_path: str | Path) -> Scene:
+    """SpaceNet Atlanta tile with one building instance per footprint polygon (GeoJSON in the raster's CRS)."""
+    image_path, footprints_path = _check_allowed(image_path), _check_allowed(footprints_path)
+    with rasterio.open(image_path) as src:
+        pixels = src.read()
+        transform, nodata, gsd = src.transform, src.nodata, pixel_size_m(src)
+        raster_epsg = src.crs.to_epsg() if src.crs else None
+    collection = json.loads(footprints_path.read_text(encoding="utf-8"))
+    crs_name = str(collection.get("crs", {}).get("properties", {}).get("name", ""))
+    if raster_epsg and crs_name and not crs_name.endswith(f":{raster_epsg}"):
+        raise DataFormatError(f"{footprints_path.name} is in {crs_name}, the raster in EPSG:{raster_epsg}")
+    rgb, _ = to_rgb8(pixels, nodata=nodata)
+    instances = []
+    for feature in collection.get("features", []):
+        geom = shape(feature["geometry"])
+        if geom.is_empty:
+            continue
+        mask = rasterize([(geom, 1)], out_shape=rgb.shape[:2], transform=transform, fill=0, dtype="uint8") > 0
+        if mask.any():
+            instances.append(Instance("building", mask, len(instances) + 1))
+    return Scene(image=rgb, instances=instances, gsd=gsd, name=image_path.stem)
+
+
+def vegas_roads(image_path: str | Path, mask_path: str | Path, min_pixels: int = 50) -> Scene:
+    """SpaceNet Las Vegas roads: the road mask split into connected road networks."""
+    image_path, mask_path = _check_allowed(image_path), _check_allowed(mask_path)
+    with rasterio.open(image_path) as src:
+        rgb, _ = to_rgb8(src.read(), nodata=src.nodata)
+        gsd = pixel_size_m(src)
+    with rasterio.open(mask_path) as src:
+        roads = src.read(1) > 0
+    if roads.shape != rgb.shape[:2]:
+        raise DataFormatError(f"road mask {roads.shape} and image {rgb.shape[:2]} differ in size")
+    return Scene(image=rgb, instances=connected_instances(roads, "road", min_pixels), gsd=gsd, name=image_path.stem)
+
+
+def naip_water(
+    path: str | Path, ndwi_threshold: float = 0.3, min_area_m2: float = 2000.0, bands: tuple[int, int] = (2, 4)
+) -> Scene:
+    """NAIP water bodies from NDWI on (green, NIR) band numbers; small wet patches are dropped."""
+    path = _check_allowed(path)
+    with rasterio.open(path) as src:
+        if src.count < max(bands):
+            raise DataFormatError(f"{path.name} has {src.count} bands; NDWI needs bands {bands} (green, NIR)")
+        pixels = src.read()
+        gsd, nodata = pixel_size_m(src), src.nodata
+    rgb, valid = to_rgb8(pixels[:3], nodata=nodata)
+    green, nir = (pixels[b - 1].astype(float) for b in bands)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ndwi = np.where(green + nir > 0, (green - nir) / (green + nir), -1.0)
+    water = (ndwi > ndwi_threshold) & valid
+    min_pixels = max(1, int(math.ceil(min_area_m2 / (gsd * gsd))))
+    return Scene(image=rgb, instances=connected_instances(water, "water body", min_pixels), gsd=gsd, name=path.stem)
+
+
+def tile_scene(scene: Scene, size: int, stride: int | None = None, min_pixels: int = 16) -> Iterator[Scene]:
+    """Square tiles (the last row and column are shifted inwards so every tile is full size)."""
+    height, width = scene.image.shape[:2]
+    if size > min(height, width):
+        raise ValueError(f"tile size {size} exceeds the scene size {height}x{width}")
+    stride = stride or size
+    rows = sorted({*range(0, height - size + 1, stride), height - size})
+    cols = sorted({*range(0, width - size + 1, stride), width - size})
+    for r in rows:
+        for c in cols:
+            instances = []
+            for inst in scene.instances:
+                crop = inst.mask[r : r + size, c : c + size]
+                if crop.sum() >= min_pixels:
+                    instances.append(Instance(inst.class_name, crop.copy(), len(instances) + 1))
+            yield Scene(
+                image=scene.image[r : r + size, c : c + size].copy(),
+                instances=instances,
+                gsd=scene.gsd,
+                name=f"{scene.name}:{r}:{c}",
+            )
