@@ -34,7 +34,7 @@ class TransformersPhraseEncoder:
         model_dir = Path(model_dir)
         if not (model_dir / "config.json").is_file():
             raise EncoderUnavailableError(f"{model_dir} is not a transformers model folder (no config.json)")
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)  # nosec B615 - local folder
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)  # nosec B615
         self.model = AutoModel.from_pretrained(model_dir, local_files_only=True, use_safetensors=True).to(device)  # nosec B615
         self.model.eval()
         self.device = device
