@@ -4,6 +4,6 @@ Nothing in this package imports QGIS. Modules import each other relatively so th
 top-level ``engine`` (repository root on ``sys.path``) and as a sub-package of the installed plugin folder.
 """
 
-from .types import Reply, Segment, Turn
+from .types import Cancelled, Reply, Segment, Turn
 
-__all__ = ["Reply", "Segment", "Turn"]
+__all__ = ["Cancelled", "Reply", "Segment", "Turn"]

@@ -8,6 +8,10 @@ from typing import Literal
 import numpy as np
 
 
+class Cancelled(Exception):  # noqa: N818 - reads as what happened, like KeyboardInterrupt
+    """The caller asked to stop (``should_stop()`` returned True); nothing partial is kept."""
+
+
 @dataclass
 class Segment:
     """One grounded object: the phrase that names it and its mask at the input image's size."""

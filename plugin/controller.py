@@ -71,8 +71,8 @@ def results_gpkg(project: QgsProject | None = None) -> Path:
 
 def run_job(job: Job, engines: EngineCache, task: EngineTask):
     """Worker-thread part: read the view, ask the engine, turn masks into measured polygons."""
-    from ..engine.api import Cancelled as EngineCancelled
     from ..engine.geo.pipeline import segment_view
+    from ..engine.types import Cancelled as EngineCancelled
 
     task.report(2)
     view = read_view(job.source, job.extent)

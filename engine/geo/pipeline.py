@@ -1,0 +1,345 @@
+"""Raster + instruction -> georeferenced polygons, and polygons -> GeoPackage.
+
+The model is anything with ``chat(image, text) -> Reply`` (:class:`ChatModel`), so this module does not depend on
+how the model is built or loaded.
+
+Three ways to look at a raster:
+
+* default: the whole raster as one image, decimated (from overviews when present) to at most ``max_size`` pixels
+  on its longer side: a coarse view, fast, for large objects;
+* ``window=`` / ``bbox=``: that region, at native resolution (or ``target_gsd``) unless larger than ``max_size``;
+* ``whole=True``: the raster (or the window/bbox) at native resolution (or ``target_gsd``) in overlapping tiles,
+  processed one at a time, merged seam-free (see :mod:`.merge`); memory does not grow with the raster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from pyogrio.raw import read
+from rasterio.windows import Window
+
+from ..imagery import ImageryError, to_rgb8
+from ..types import Cancelled, Reply, Turn
+from .errors import EngineError, RasterError, SegmentationCancelled
+from .gpkg import CONVERSATION_TABLE, Table, VectorLayer, layer_names, unique_layer_name, write_geopackage
+from .measure import Measurer
+from .merge import Instance, Piece, TileMerger
+from .raster import global_limits, open_raster, pixel_size, plan_bands, read_rgb, read_scale, resolve_region
+from .tiles import Tile, single_tile, tile_grid
+from .vectorize import apply_transform, mask_to_polygons, simplify_polygonal
+
+# GDAL block cache while segmenting, in MB (see _bounded_block_cache).
+BLOCK_CACHE_MB = 256
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the pipeline needs from a model: answer an instruction about a uint8 (H, W, 3) image with a Reply whose
+    segment masks are (H, W)."""
+
+    def chat(self, image: np.ndarray, conversation: str) -> Reply: ...
+
+
+@dataclass
+class Feature:
+    """One object: its polygon in the raster's CRS (pixel coordinates without CRS) and its attributes."""
+
+    geometry: shapely.Geometry
+    phrase: str
+    score: float
+    label: str | None
+    area_m2: float
+    perimeter_m: float
+
+
+@dataclass
+class SegmentationResult:
+    """The objects found for one instruction on one raster, ready to be written or shown."""
+
+    features: list[Feature]
+    crs_wkt: str | None
+    instruction: str
+    model: str
+    reply_text: str
+    source: str
+    transform: Affine
+    tiles: int
+    ground_pixel_size: float  # size of one pixel the model saw, in CRS units (pixels without CRS)
+    region: tuple[int, int, int, int] = (0, 0, 0, 0)  # processed pixel window: col_off, row_off, width, height
+    created: str = field(default_factory=lambda: _utc_now())
+
+    def counts(self) -> dict[str, int]:
+        """Number of objects per phrase."""
+        return dict(Counter(f.phrase for f in self.features))
+
+    def total_area_m2(self) -> float:
+        return float(sum(f.area_m2 for f in self.features)) if self.features else 0.0
+
+    @property
+    def conversation(self) -> list[Turn]:
+        return [Turn("user", self.instruction), Turn("assistant", self.reply_text)]
+
+
+def segment_raster(
+    path: str | os.PathLike,
+    instruction: str,
+    engine: ChatModel,
+    *,
+    window: Sequence[int] | None = None,
+    bbox: Sequence[float] | None = None,
+    whole: bool = False,
+    tile_size: int = 1024,
+    overlap: int = 128,
+    max_size: int = 2048,
+    target_gsd: float | None = None,
+    bands: Sequence[int] | None = None,
+    simplify_px: float = 1.0,
+    min_area_px: float = 4.0,
+    merge_iou: float = 0.3,
+    model_name: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SegmentationResult:
+    """Ask ``engine`` about a raster and return one polygon feature per object instance.
+
+    ``tile_size``/``overlap`` are in model pixels (after ``target_gsd`` resampling). ``simplify_px`` and
+    ``min_area_px`` are in model pixels too, so they mean the same at any ground resolution. ``on_progress(done,
+    total)`` is called after each tile; ``should_stop()`` is checked before each tile and stops with
+    :class:`SegmentationCancelled`.
+    """
+    if not instruction or not instruction.strip():
+        raise ValueError("the instruction is empty")
+    if not callable(getattr(engine, "chat", None)):
+        raise TypeError("engine must have a chat(image, text) method")
+    with _bounded_block_cache(), open_raster(path) as dataset:
+        region = resolve_region(dataset, window=window, bbox=bbox)
+        plan = plan_bands(dataset, bands)
+        native = pixel_size(dataset)
+        scale = read_scale(region, native, target_gsd=target_gsd, max_size=None if whole else max_size)
+        if whole:
+            tiles = tile_grid(region, tile_size, overlap, scale)
+            limits = global_limits(dataset, region, plan)
+        else:
+            tiles = [single_tile(region, scale)]
+            limits = None
+        crs_wkt = dataset.crs.to_wkt() if dataset.crs is not None else None
+        transform = dataset.transform
+        merger = TileMerger(tiles, min_iou=merge_iou)
+        measurer = Measurer(crs_wkt)
+        finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2)
+        texts: list[str] = []
+        any_valid = False
+        for done, tile in enumerate(tiles, start=1):
+            if should_stop is not None and should_stop():
+                raise SegmentationCancelled(f"stopped after {done - 1} of {len(tiles)} tiles")
+            read = read_rgb(dataset, tile.window, tile.out_shape, plan, limits=limits)
+            pieces: list[Piece] = []
+            if read is not None:
+                any_valid = True
+                reply = _ask(engine, read[0], instruction)
+                if reply.text and reply.text not in texts:
+                    texts.append(reply.text)
+                pieces = _pieces(reply, tile, read[1])
+            finish.extend(merger.add(tile, pieces))
+            if on_progress is not None:
+                on_progress(done, len(tiles))
+        finish.extend(merger.flush())
+        if not any_valid:
+            raise RasterError(f"{os.path.basename(os.fspath(path))} holds no valid pixels in the requested area")
+    name = model_name or getattr(engine, "name", None) or type(engine).__name__
+    return SegmentationResult(
+        features=finish.sorted(),
+        crs_wkt=crs_wkt,
+        instruction=instruction,
+        model=str(name),
+        reply_text=_reply_text(texts, finish.features, len(tiles)),
+        source=os.fspath(path),
+        transform=transform,
+        tiles=len(tiles),
+        ground_pixel_size=native / scale,
+        region=(int(region.col_off), int(region.row_off), int(region.width), int(region.height)),
+    )
+
+
+def segment_view(
+    image: np.ndarray,
+    transform: Affine | Sequence[float],
+    crs_wkt: str | None,
+    instruction: str,
+    engine: ChatModel,
+    *,
+    nodata: float | None = None,
+    bands: Sequence[int] | None = None,
+    simplify_px: float = 1.0,
+    min_area_px: float = 4.0,
+    model_name: str | None = None,
+    source: str = "",
+    **chat_options,
+) -> SegmentationResult:
+    """Ask ``engine`` about pixels already in memory: ``image`` as (bands, H, W) (any dtype, see
+    :func:`..imagery.to_rgb8`) or uint8 (H, W, 3), with the affine ``transform`` of its pixel grid.
+
+    This is the path of callers that read pixels themselves (the QGIS plugin reads through QGIS's providers).
+    ``chat_options`` (``max_new_tokens``, ``on_text``, ``should_stop``...) are passed to ``engine.chat``.
+    """
+    if not instruction or not instruction.strip():
+        raise ValueError("the instruction is empty")
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8 and nodata is None and bands is None:
+        rgb, valid = image, np.ones(image.shape[:2], dtype=bool)
+    else:
+        if bands is not None:
+            image = image[[b - 1 for b in bands]]
+        try:
+            rgb, valid = to_rgb8(image, nodata=nodata)
+        except ImageryError as exc:
+            raise RasterError(f"the view cannot be used: {exc}") from exc
+    if not valid.any():
+        raise RasterError("the view holds no valid pixels")
+    transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
+    height, width = rgb.shape[:2]
+    tile = single_tile(Window(0, 0, width, height))
+    reply = _ask(engine, rgb, instruction, chat_options)
+    merger = TileMerger([tile])
+    finish = _Finisher(transform, Measurer(crs_wkt or None), simplify_px, min_area_px)
+    finish.extend(merger.add(tile, _pieces(reply, tile, valid)))
+    finish.extend(merger.flush())
+    name = model_name or getattr(engine, "name", None) or type(engine).__name__
+    return SegmentationResult(
+        features=finish.sorted(),
+        crs_wkt=crs_wkt or None,
+        instruction=instruction,
+        model=str(name),
+        reply_text=reply.text,
+        source=source,
+        transform=transform,
+        tiles=1,
+        ground_pixel_size=abs(transform.a),
+    )
+
+
+def write_result(
+    result: SegmentationResult,
+    gpkg_path: str | os.PathLike,
+    *,
+    append: bool = False,
+    overwrite: bool = False,
+    layer: str | None = None,
+) -> str:
+    """Write the features as a new layer (named after the instruction unless ``layer``) and the conversation turns as
+    rows of the ``conversation`` table; atomic (see :mod:`.gpkg`). Returns the layer name."""
+    taken = layer_names(gpkg_path) if append and os.path.exists(gpkg_path) else []
+    name = layer or unique_layer_name(result.instruction, taken)
+    features = result.features
+    count = len(features)
+    columns = {
+        "phrase": np.array([f.phrase for f in features], dtype=object),
+        "class": np.array([f.label or f.phrase for f in features], dtype=object),
+        "score": np.array([f.score for f in features], dtype=np.float64),
+        "area_m2": np.array([f.area_m2 for f in features], dtype=np.float64),
+        "perimeter_m": np.array([f.perimeter_m for f in features], dtype=np.float64),
+        "instruction": np.array([result.instruction] * count, dtype=object),
+        "model": np.array([result.model] * count, dtype=object),
+        "created": np.array([result.created] * count, dtype=object),
+    }
+    turns = result.conversation
+    start = _next_turn_index(gpkg_path) if taken else 0
+    table = Table(
+        CONVERSATION_TABLE,
+        {
+            "turn": np.arange(start, start + len(turns), dtype=np.int64),
+            "role": np.array([t.role for t in turns], dtype=object),
+            "text": np.array([t.text for t in turns], dtype=object),
+            "created": np.array([result.created] * len(turns), dtype=object),
+            "layer": np.array([name] * len(turns), dtype=object),
+        },
+    )
+    vector = VectorLayer(name, [f.geometry for f in features], columns, result.crs_wkt)
+    write_geopackage(gpkg_path, [vector], [table], append=append, overwrite=overwrite)
+    return name
+
+
+class _Finisher:
+    """Turns merged pixel-space instances into measured map-space features."""
+
+    def __init__(self, transform: Affine, measurer: Measurer, tolerance_px: float, min_area_px: float) -> None:
+        self.transform = transform
+        self.measurer = measurer
+        self.tolerance_px = tolerance_px
+        self.min_area_px = min_area_px
+        self.features: list[tuple[tuple[float, float], Feature]] = []
+
+    def extend(self, instances: list[Instance]) -> None:
+        for instance in instances:
+            parts = [p for p in simplify_polygonal(instance.geometry, self.tolerance_px) if p.area >= self.min_area_px]
+            if not parts:
+                continue
+            pixel_geometry = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+            minx, miny, _, _ = pixel_geometry.bounds
+            geometry = apply_transform(pixel_geometry, self.transform)
+            area, perimeter = self.measurer.area_perimeter(geometry)
+            feature = Feature(geometry, instance.phrase, float(instance.score), instance.label, area, perimeter)
+            self.features.append(((miny, minx), feature))
+
+    def sorted(self) -> list[Feature]:
+        """Features by phrase, then top-to-bottom, left-to-right in the image, whatever order tiles finished in."""
+        return [f for _, f in sorted(self.features, key=lambda item: (item[1].phrase, item[0]))]
+
+
+def _bounded_block_cache() -> rasterio.Env:
+    """GDAL keeps decoded blocks in a cache of 5 % of RAM by default; tiles revisit blocks in their overlaps, so on a
+    large raster that cache alone would grow to gigabytes. Cap it unless the user configured GDAL_CACHEMAX."""
+    if "GDAL_CACHEMAX" in os.environ:
+        return rasterio.Env()
+    return rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_MB)
+
+
+def _ask(engine: ChatModel, image: np.ndarray, instruction: str, chat_options: dict | None = None) -> Reply:
+    try:
+        reply = engine.chat(image, instruction, **(chat_options or {}))
+    except (KeyboardInterrupt, Cancelled):
+        raise
+    except Exception as exc:
+        raise EngineError(f"the model failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(reply, Reply):
+        raise EngineError(f"the model returned {type(reply).__name__}, expected a Reply")
+    for segment in reply.segments:
+        if segment.mask.shape != image.shape[:2]:
+            raise EngineError(f"the model returned a {segment.mask.shape} mask for a {image.shape[:2]} image")
+    return reply
+
+
+def _pieces(reply: Reply, tile: Tile, valid: np.ndarray) -> list[Piece]:
+    pieces = []
+    for segment in reply.segments:
+        mask = segment.mask & valid  # never draw objects over nodata
+        for polygon in mask_to_polygons(mask, tile.to_source):
+            pieces.append(Piece(polygon, segment.phrase.strip() or "object", float(segment.score), segment.label))
+    return pieces
+
+
+def _reply_text(texts: list[str], features: list, tiles: int) -> str:
+    if tiles == 1:
+        return texts[0] if texts else ""
+    return f"{len(features)} object(s) found in {tiles} tiles." + (f" {texts[0]}" if texts else "")
+
+
+def _next_turn_index(gpkg_path: str | os.PathLike) -> int:
+    if CONVERSATION_TABLE not in layer_names(gpkg_path):
+        return 0
+    _, _, _, columns = read(os.fspath(gpkg_path), layer=CONVERSATION_TABLE, columns=["turn"])
+    return int(columns[0].max()) + 1 if len(columns[0]) else 0
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

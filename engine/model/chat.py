@@ -1,0 +1,92 @@
+"""Conversation template and the per-image conversation state.
+
+Rendering: image embeddings first (they are a prefix of the LLM input, not text), then an optional system message,
+then the turns, each ``<|role|>\\n{text}<|end|>\\n``. Training labels cover only the assistant's text and its
+closing ``<|end|>``, the part the model must learn to produce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+from ..types import Turn
+from .configuration import ASSISTANT_TOKEN, END_TOKEN, SYSTEM_TOKEN, USER_TOKEN
+
+IGNORE_INDEX = -100
+_ROLE_TOKENS = {"user": USER_TOKEN, "assistant": ASSISTANT_TOKEN}
+
+
+class EmptyPromptError(ValueError):
+    """The question is empty or only whitespace."""
+
+
+def check_prompt(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise EmptyPromptError("the prompt is empty: type a question or an instruction about the image")
+    return text.strip()
+
+
+def render(turns: list[Turn], system: str | None = None, add_generation_prompt: bool = True) -> str:
+    """The conversation as text (the image prefix is not part of it)."""
+    parts = [f"{SYSTEM_TOKEN}\n{system}{END_TOKEN}\n"] if system else []
+    parts += [f"{_ROLE_TOKENS[turn.role]}\n{turn.text}{END_TOKEN}\n" for turn in turns]
+    if add_generation_prompt:
+        parts.append(f"{ASSISTANT_TOKEN}\n")
+    return "".join(parts)
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerBase,
+    turns: list[Turn],
+    system: str | None = None,
+    add_generation_prompt: bool = True,
+) -> tuple[list[int], list[int]]:
+    """Token ids of the rendered conversation and training labels (``-100`` outside assistant answers)."""
+    ids: list[int] = []
+    labels: list[int] = []
+
+    def add(text: str, learn: bool) -> None:
+        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids.extend(piece)
+        labels.extend(piece if learn else [IGNORE_INDEX] * len(piece))
+
+    if system:
+        add(f"{SYSTEM_TOKEN}\n{system}{END_TOKEN}\n", False)
+    for turn in turns:
+        add(f"{_ROLE_TOKENS[turn.role]}\n", False)
+        if turn.role == "assistant":
+            add(f"{turn.text}{END_TOKEN}", True)
+            add("\n", False)
+        else:
+            add(f"{turn.text}{END_TOKEN}\n", False)
+    if add_generation_prompt:
+        add(f"{ASSISTANT_TOKEN}\n", False)
+    return ids, labels
+
+
+@dataclass
+class Conversation:
+    """A conversation about one image. The encoded image features are cached so later questions skip the encoders."""
+
+    image: np.ndarray  # uint8 (H, W, 3) as given to the model
+    valid: np.ndarray  # bool (H, W): pixels holding data
+    turns: list[Turn] = field(default_factory=list)
+    system: str | None = None
+    features: Any = None  # model.ImageFeatures once encoded
+    source: Any = field(default=None, repr=False)  # the array the caller passed, to recognise it later
+
+    def ask(self, text: str) -> None:
+        """Add a user question; answer it with ``Engine.chat(image, conversation)``."""
+        self.turns.append(Turn("user", check_prompt(text)))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.image.shape[0]), int(self.image.shape[1])
+
+    @property
+    def awaiting_answer(self) -> bool:
+        return bool(self.turns) and self.turns[-1].role == "user"

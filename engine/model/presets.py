@@ -1,0 +1,170 @@
+"""Named model sizes: ``tiny`` for tests, ``demo`` for CPU use, and 7B-class layouts for counting and planning.
+
+The 7B-class presets copy the published sizes of GeoPixel (InternLM2-7B-like LLM as a Llama stand-in, CLIP ViT-L/14
+at 560 px, SAM2 Hiera-L) and GeoPix (LLaVA-1.5-7B). They are meant to be instantiated on the meta device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .configuration import GeoGroundConfig
+from .tokenizer import bind_token_ids, build_tokenizer, byte_vocab_size
+
+# Object classes of the class-wise memory for presets we train ourselves (the synthetic scenes and iSAID-like data).
+REMOTE_SENSING_CLASSES = [
+    "storage tank",
+    "building",
+    "road",
+    "ship",
+    "plane",
+    "vehicle",
+    "water",
+    "bridge",
+    "harbor",
+    "sports field",
+    "vegetation",
+    "other",
+]
+
+
+def _hiera(
+    image_size: int,
+    hidden: int,
+    blocks: list[int],
+    heads: list[int],
+    windows: list[int],
+    global_blocks: list[int],
+    fpn: int,
+    background: list[int] | None = None,
+) -> dict[str, Any]:
+    """Sam2VisionConfig kwargs for a Hiera trunk whose stage widths double from ``hidden``."""
+    dims = [hidden * 2**i for i in range(4)]
+    stride = image_size // 4
+    return {
+        "backbone_config": {
+            "model_type": "sam2_hiera_det_model",
+            "image_size": [image_size, image_size],
+            "hidden_size": hidden,
+            "num_attention_heads": heads[0],
+            "blocks_per_stage": blocks,
+            "embed_dim_per_stage": dims,
+            "num_attention_heads_per_stage": heads,
+            "window_size_per_stage": windows,
+            "global_attention_blocks": global_blocks,
+            "window_positional_embedding_background_size": background or [7, 7],
+        },
+        "backbone_channel_list": dims[::-1],
+        "backbone_feature_sizes": [[stride, stride], [stride // 2, stride // 2], [stride // 4, stride // 4]],
+        "fpn_hidden_size": fpn,
+    }
+
+
+def _llama(vocab: int, hidden: int, layers: int, heads: int, kv_heads: int, intermediate: int, **extra: Any) -> dict:
+    return {
+        "model_type": "llama",
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "intermediate_size": intermediate,
+        **extra,
+    }
+
+
+def _clip(image: int, patch: int, hidden: int, layers: int, heads: int, intermediate: int) -> dict[str, Any]:
+    return {
+        "image_size": image,
+        "patch_size": patch,
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": intermediate,
+    }
+
+
+def _decoder(hidden: int, mlp: int, heads: int) -> dict[str, Any]:
+    return {"hidden_size": hidden, "mlp_dim": mlp, "num_attention_heads": heads, "iou_head_hidden_dim": hidden}
+
+
+def tiny() -> dict[str, Any]:
+    return {
+        "vision": _clip(56, 14, 64, 2, 2, 128),
+        "llm": _llama(byte_vocab_size(), 128, 4, 4, 2, 384, max_position_embeddings=4096),
+        "grounding": _hiera(256, 24, [1, 1, 2, 1], [1, 1, 2, 2], [8, 4, 4, 2], [3], 64, [4, 4]),
+        "mask_decoder": _decoder(64, 128, 2),
+        "memory": {"num_classes": len(REMOTE_SENSING_CLASSES), "memory_len": 4, "num_heads": 2},
+        "class_names": REMOTE_SENSING_CLASSES,
+        "hd_num": 4,
+        "max_tiles": 4,
+    }
+
+
+def demo() -> dict[str, Any]:
+    # LLM: the SmolLM2-135M architecture, so its pretrained weights can seed training.
+    smollm2 = _llama(
+        byte_vocab_size(),
+        576,
+        30,
+        9,
+        3,
+        1536,
+        max_position_embeddings=8192,
+        rope_theta=100000.0,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=True,
+    )
+    return {
+        "vision": _clip(224, 14, 384, 6, 6, 1536),
+        "llm": smollm2,
+        "grounding": _hiera(512, 48, [1, 2, 3, 1], [1, 2, 4, 8], [8, 4, 8, 4], [4, 5], 128),
+        "mask_decoder": _decoder(128, 512, 4),
+        "memory": {"num_classes": len(REMOTE_SENSING_CLASSES), "memory_len": 16, "num_heads": 4},
+        "class_names": REMOTE_SENSING_CLASSES,
+        "hd_num": 4,
+        "max_tiles": 4,
+    }
+
+
+def _hiera_large() -> dict[str, Any]:
+    return _hiera(1024, 144, [2, 6, 36, 4], [2, 4, 8, 16], [8, 4, 16, 8], [23, 33, 43], 256)
+
+
+def geopixel_7b_arch() -> dict[str, Any]:
+    return {
+        "vision": _clip(560, 14, 1024, 24, 16, 4096),
+        "llm": _llama(92544, 4096, 32, 32, 8, 14336, max_position_embeddings=16384, rope_theta=1000000.0),
+        "grounding": _hiera_large(),
+        "mask_decoder": _decoder(256, 2048, 8),
+        "memory": {"num_classes": 15, "memory_len": 64, "num_heads": 8},
+        "hd_num": 9,
+        "max_tiles": 49,
+    }
+
+
+def geopix_7b_arch() -> dict[str, Any]:
+    # LLaVA-1.5-7B: Vicuna-7B (MHA, 32000 tokens), CLIP ViT-L/14 at 336 px with a plain 2-layer MLP (no merge).
+    return {
+        "vision": _clip(336, 14, 1024, 24, 16, 4096),
+        "llm": _llama(32000, 4096, 32, 32, 32, 11008, max_position_embeddings=4096),
+        "grounding": _hiera_large(),
+        "mask_decoder": _decoder(256, 2048, 8),
+        "memory": {"num_classes": 75, "memory_len": 64, "num_heads": 8},
+        "hd_num": 1,
+        "max_tiles": 1,
+        "merge_size": 1,
+    }
+
+
+PRESETS = {"tiny": tiny, "demo": demo, "geopixel-7b-arch": geopixel_7b_arch, "geopix-7b-arch": geopix_7b_arch}
+
+
+def preset_config(name: str, **overrides: Any) -> GeoGroundConfig:
+    """The config of a named preset, with special token ids bound to the tokenizer it builds."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    kwargs = {**PRESETS[name](), "preset": name, **overrides}
+    config = GeoGroundConfig(**kwargs)
+    bind_token_ids(config, build_tokenizer(config))
+    return config

@@ -1,0 +1,93 @@
+"""Resolve a model argument to weights: a shipped preset, the random ``tiny`` model, a local folder or a hub id.
+
+Hub ids go through ``huggingface_hub.snapshot_download``, so the standard cache is used and ``HF_HUB_OFFLINE=1``
+works with whatever is already cached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+# Presets whose trained weights ship (or will ship) as a folder under engine/pretrained/.
+SHIPPED = ("demo",)
+# Presets loaded with random weights, for tests and smoke runs.
+RANDOM = ("tiny",)
+RANDOM_SEED = 0
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")  # org/name or org/name@revision
+
+
+class ModelNotFoundError(ValueError):
+    """The model name, folder or hub id does not lead to a GeoGround model."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    name: str  # what to show the user
+    folder: Path | None  # saved model folder, or None for a random preset
+    preset: str | None = None
+
+
+def _valid_names() -> str:
+    return f"presets {', '.join(RANDOM + SHIPPED)}, a local model folder, or a hub id 'org/name'"
+
+
+def _check_folder(folder: Path) -> Path:
+    config = folder / "config.json"
+    if not config.is_file():
+        raise ModelNotFoundError(f"{folder} is not a model folder (no config.json)")
+    model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    if model_type != "geoground":
+        raise ModelNotFoundError(f"{folder} holds a {model_type!r} model, not a GeoGround model")
+    return folder
+
+
+def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSource:
+    name = str(model).strip()
+    if not name:
+        raise ModelNotFoundError(f"no model given; valid: {_valid_names()}")
+    if name in RANDOM:
+        return ModelSource(f"{name} (random weights, seed {RANDOM_SEED})", None, name)
+    if name in SHIPPED:
+        folder = PRETRAINED_DIR / name
+        if not folder.is_dir():
+            raise ModelNotFoundError(f"the {name} model weights are not installed (expected in {folder})")
+        return ModelSource(name, _check_folder(folder), name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return ModelSource(str(path), _check_folder(path))
+    if _HUB_ID.match(name):
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+        repo_id, _, revision = name.partition("@")  # "org/name@revision" pins a commit, tag or branch
+        try:
+            folder = snapshot_download(repo_id=repo_id, revision=revision or None, cache_dir=cache_dir)  # nosec B615
+        except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as error:
+            raise ModelNotFoundError(f"cannot get {name!r} from the Hugging Face hub or its cache: {error}") from None
+        return ModelSource(name, _check_folder(Path(folder)))
+    raise ModelNotFoundError(f"unknown model {name!r}; valid: {_valid_names()}")
+
+
+def load_model(model: str | Path, cache_dir: str | Path | None = None):
+    """``(GeoGroundModel, tokenizer, ModelSource)`` on CPU in float32, in eval mode."""
+    from transformers import PreTrainedTokenizerFast
+
+    from .model import GeoGroundModel, build_tokenizer, preset_config
+
+    source = resolve(model, cache_dir)
+    if source.folder is None:
+        config = preset_config(source.preset)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_SEED)
+            network = GeoGroundModel(config)
+        tokenizer = build_tokenizer(config)
+    else:
+        network = GeoGroundModel.from_pretrained(source.folder, dtype=torch.float32)
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(source.folder)  # nosec B615 - a local folder
+    return network.eval(), tokenizer, source

@@ -1,0 +1,371 @@
+"""GeoTIFF -> segment_raster -> GeoPackage -> read back, with the threshold double standing in for the model."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from pyproj import CRS
+from rasterio.windows import Window
+
+from engine.geo import EngineError, NoCRSWarning, OutputError, RasterError, SegmentationCancelled
+from engine.geo.pipeline import segment_raster, write_result
+from engine.types import Reply, Segment
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_geo_helpers import (  # noqa: E402
+    UTM,
+    WGS84,
+    ThresholdDouble,
+    disc_image,
+    iou,
+    utm_transform,
+    wgs84_transform,
+    world_disc,
+    write_raster,
+)
+
+DISCS = [(60, 50, 25), (200, 140, 40), (330, 60, 18)]
+COLUMNS = ["phrase", "class", "score", "area_m2", "perimeter_m", "instruction", "model", "created"]
+
+
+def _read_layer(path, layer):
+    meta, _, geometry, fields = pyogrio.raw.read(path, layer=layer)
+    polygons = shapely.from_wkb(geometry)
+    return meta, list(polygons), dict(zip(meta["fields"], fields))
+
+
+def _match(polygons, transform, discs):
+    """For each disc, the best IoU of any polygon with the analytic disc."""
+    return [max(iou(p, world_disc(transform, *d)) for p in polygons) for d in discs]
+
+
+@pytest.fixture
+def utm_tif(tmp_path):
+    return write_raster(tmp_path / "utm.tif", disc_image(200, 400, DISCS), transform=utm_transform(0.5))
+
+
+def test_utm_geotiff_to_geopackage_round_trip(utm_tif, tmp_path):
+    result = segment_raster(utm_tif, "segment all discs", ThresholdDouble())
+    out = tmp_path / "out.gpkg"
+    layer = write_result(result, out)
+    meta, polygons, fields = _read_layer(out, layer)
+    assert CRS.from_user_input(meta["crs"]) == CRS.from_user_input(UTM)
+    assert list(meta["fields"]) == COLUMNS
+    assert len(polygons) == 3 and all(p.is_valid for p in polygons)
+    assert min(_match(polygons, utm_transform(0.5), DISCS)) > 0.95
+    expected = sorted(math.pi * r * r * 0.25 for _, _, r in DISCS)  # 0.5 m pixels
+    np.testing.assert_allclose(sorted(fields["area_m2"]), expected, rtol=0.03)
+    np.testing.assert_allclose(
+        sorted(fields["perimeter_m"]), sorted(2 * math.pi * r * 0.5 for *_, r in DISCS), rtol=0.1
+    )
+    assert set(fields["phrase"]) == {"disc"} and set(fields["instruction"]) == {"segment all discs"}
+    assert set(fields["model"]) == {"threshold-double"} and fields["created"][0].endswith("Z")
+    _, _, _, turns = pyogrio.raw.read(out, layer="conversation")
+    assert list(turns[1]) == ["user", "assistant"] and turns[2][0] == "segment all discs"
+
+
+def test_geographic_raster_gets_geodesic_areas(tmp_path):
+    transform = wgs84_transform(5e-6)  # about 0.46 m x 0.56 m at 33.75 N
+    path = write_raster(tmp_path / "wgs84.tif", disc_image(200, 400, DISCS), crs=WGS84, transform=transform)
+    result = segment_raster(path, "discs", ThresholdDouble())
+    out = tmp_path / "geo.gpkg"
+    layer = write_result(result, out)
+    meta, polygons, fields = _read_layer(out, layer)
+    assert CRS.from_user_input(meta["crs"]) == CRS.from_user_input(WGS84)
+    assert min(_match(polygons, transform, DISCS)) > 0.95
+    lat = math.radians(33.75)
+    metres_x = 5e-6 * 111_320 * math.cos(lat)  # about 0.463 m per pixel east-west
+    metres_y = 5e-6 * 110_950  # about 0.555 m north-south
+    expected = sorted(math.pi * r * r * metres_x * metres_y for *_, r in DISCS)
+    np.testing.assert_allclose(sorted(fields["area_m2"]), expected, rtol=0.05)  # pixelated small discs
+
+
+def test_window_and_bbox_limit_the_area(utm_tif):
+    in_window = segment_raster(utm_tif, "discs", ThresholdDouble(), window=(150, 90, 120, 100))
+    assert len(in_window.features) == 1 and in_window.region == (150, 90, 120, 100)
+    x0, y1 = utm_transform(0.5) @ (0, 0)
+    x1, y0 = utm_transform(0.5) @ (120, 100)
+    in_bbox = segment_raster(utm_tif, "discs", ThresholdDouble(), bbox=(x0, y0, x1, y1))
+    (feature,) = in_bbox.features  # only the first disc lies in the bbox
+    assert feature.area_m2 == pytest.approx(math.pi * 25 * 25 * 0.25, rel=0.03)
+
+
+def test_single_view_is_decimated_to_max_size(utm_tif):
+    double = ThresholdDouble()
+    result = segment_raster(utm_tif, "discs", double, max_size=100)
+    assert double.shapes == [(50, 100, 3)]
+    assert result.ground_pixel_size == pytest.approx(2.0)
+    assert min(_match([f.geometry for f in result.features], utm_transform(0.5), DISCS)) > 0.8
+
+
+def test_whole_mode_merges_objects_cut_by_tiles(tmp_path):
+    discs = [(100, 100, 45), (70, 30, 10), (250, 250, 30), (300, 60, 9)]  # on borders, in overlaps, at a corner
+    path = write_raster(tmp_path / "t.tif", disc_image(320, 360, discs))
+    double = ThresholdDouble()
+    result = segment_raster(path, "discs", double, whole=True, tile_size=96, overlap=24)
+    assert result.tiles > 9 and len(double.shapes) == result.tiles
+    assert all(shape[:2] == (96, 96) for shape in double.shapes)
+    geometries = [f.geometry for f in result.features]
+    assert len(geometries) == len(discs)
+    assert all(g.geom_type == "Polygon" and not g.interiors for g in geometries)  # no seams, no slivers
+    assert min(_match(geometries, utm_transform(0.5), discs)) > 0.9  # small discs are coarse
+    # unsimplified, the merged tiles give exactly the polygons of a single untiled view
+    exact = segment_raster(path, "discs", ThresholdDouble(), whole=True, tile_size=96, overlap=24, simplify_px=0)
+    untiled = segment_raster(path, "discs", ThresholdDouble(), simplify_px=0)
+    assert len(exact.features) == len(untiled.features) == len(discs)
+    for tiled_feature, view_feature in zip(exact.features, untiled.features):
+        assert tiled_feature.geometry.symmetric_difference(view_feature.geometry).area < 1e-6
+
+
+def test_holes_are_kept(tmp_path):
+    image = disc_image(120, 120, [(60, 60, 40)])
+    hole = disc_image(120, 120, [(60, 60, 15)])[0] > 100
+    image[:, hole] = 30
+    path = write_raster(tmp_path / "ring.tif", image)
+    result = segment_raster(path, "rings", ThresholdDouble(), whole=True, tile_size=64, overlap=16)
+    (feature,) = result.features
+    assert len(feature.geometry.interiors) == 1
+    assert feature.area_m2 == pytest.approx(math.pi * (40**2 - 15**2) * 0.25, rel=0.03)
+
+
+def test_raster_without_crs_gives_pixel_coordinates(tmp_path):
+    path = write_raster(tmp_path / "plain.tif", disc_image(100, 100, [(50, 40, 20)]), crs=None, transform=None)
+    with pytest.warns(NoCRSWarning):
+        result = segment_raster(path, "discs", ThresholdDouble())
+    (feature,) = result.features
+    assert result.crs_wkt is None and math.isnan(feature.area_m2)
+    assert feature.geometry.centroid.coords[0] == pytest.approx((50, 40), abs=0.5)  # y grows downwards
+    out = tmp_path / "plain.gpkg"
+    layer = write_result(result, out)
+    meta, polygons, _ = _read_layer(out, layer)
+    assert meta["crs"] is None and polygons[0].equals(feature.geometry)
+
+
+def test_raster_without_objects_writes_an_empty_readable_layer(utm_tif, tmp_path):
+    path = write_raster(tmp_path / "empty.tif", disc_image(50, 50, []))
+    result = segment_raster(path, "discs", ThresholdDouble())
+    layer = write_result(result, tmp_path / "empty.gpkg")
+    meta, polygons, _ = _read_layer(tmp_path / "empty.gpkg", layer)
+    assert polygons == [] and list(meta["fields"]) == COLUMNS
+
+
+def test_all_nodata_raster_is_a_clear_error(tmp_path):
+    path = write_raster(tmp_path / "void.tif", np.zeros((1, 40, 40), dtype=np.uint16), nodata=0)
+    for whole in (False, True):
+        with pytest.raises(RasterError, match="no valid pixels"):
+            segment_raster(path, "discs", ThresholdDouble(), whole=whole, tile_size=32, overlap=8)
+
+
+def test_one_band_uint16_is_stretched_and_nodata_never_segmented(tmp_path):
+    image = disc_image(100, 200, [(50, 50, 20), (150, 50, 20)], bands=1, dtype="uint16", low=300, high=1800)
+    image[0, :, 150:] = 0  # nodata covers half of the second disc
+    path = write_raster(tmp_path / "pan.tif", image, nodata=0)
+    double = ThresholdDouble()
+    result = segment_raster(path, "discs", double, whole=True, tile_size=64, overlap=16)
+    assert len(result.features) == 2
+    right = max(result.features, key=lambda f: f.geometry.centroid.x)
+    left = min(result.features, key=lambda f: f.geometry.centroid.x)
+    assert right.area_m2 == pytest.approx(left.area_m2 / 2, rel=0.05)
+    assert right.geometry.bounds[2] <= (utm_transform(0.5) @ (150, 0))[0] + 1e-6
+
+
+def test_twelve_bands_use_true_colour_bands(tmp_path):
+    image = np.full((12, 80, 80), 500, dtype=np.uint16)
+    bright = disc_image(80, 80, [(40, 40, 15)], bands=1)[0] > 100
+    image[1:4, bright] = 3000  # bright in B2-B4 (blue, green, red) only
+    image[7, ~bright] = 4000  # bright everywhere else in B8 (NIR): must not be shown
+    path = write_raster(tmp_path / "s2.tif", image)
+    (feature,) = segment_raster(path, "discs", ThresholdDouble()).features
+    assert feature.area_m2 == pytest.approx(math.pi * 15 * 15 * 0.25, rel=0.05)
+    nir = segment_raster(path, "discs", ThresholdDouble(), bands=[8]).features
+    assert len(nir) == 1 and nir[0].area_m2 > 1000
+
+
+def test_four_bands_with_nodata(tmp_path):
+    image = disc_image(60, 60, [(30, 30, 12)], bands=4, dtype="uint16", low=200, high=2000)
+    image[:, :, :10] = 0
+    path = write_raster(tmp_path / "rgbn.tif", image, nodata=0)
+    result = segment_raster(path, "discs", ThresholdDouble())
+    assert len(result.features) == 1
+    assert result.features[0].area_m2 == pytest.approx(math.pi * 144 * 0.25, rel=0.05)
+
+
+def test_huge_sparse_raster_in_whole_mode_with_bounded_memory(tmp_path):
+    size = 20_000
+    path = tmp_path / "huge.tif"
+    profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="uint8", crs=UTM, nodata=0)
+    profile.update(transform=utm_transform(0.5), tiled=True, blockxsize=512, blockysize=512, compress="deflate")
+    centres = [(3000, 4000), (12_288, 12_288), (19_950, 150)]  # the middle one sits on tile borders
+    with rasterio.open(path, "w", sparse_ok=True, **profile) as dst:
+        for cx, cy in centres:
+            col, row = max(0, cx - 100), max(0, cy - 100)
+            width, height = min(size, cx + 100) - col, min(size, cy + 100) - row
+            patch = disc_image(height, width, [(cx - col, cy - row, 40)], bands=1)
+            dst.write(patch, window=Window(col, row, width, height))
+    assert os.path.getsize(path) < 2_000_000
+    double = ThresholdDouble()
+    tracemalloc.start()
+    try:
+        result = segment_raster(path, "discs", double, whole=True, tile_size=2048, overlap=128)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(result.features) == 3
+    assert all(f.area_m2 == pytest.approx(math.pi * 40 * 40 * 0.25, rel=0.03) for f in result.features)
+    assert peak < 200 * 2**20  # one 2048 px tile at a time; the whole raster would be 400 MB per band
+    assert len(double.shapes) <= 8  # only tiles holding data reach the model; empty ones are skipped
+
+
+def test_progress_cancel_and_engine_failures(utm_tif):
+    calls = []
+    segment_raster(
+        utm_tif,
+        "discs",
+        ThresholdDouble(),
+        whole=True,
+        tile_size=128,
+        overlap=16,
+        on_progress=lambda *a: calls.append(a),
+    )
+    assert calls[-1][0] == calls[-1][1] == len(calls) > 1
+    with pytest.raises(SegmentationCancelled):
+        segment_raster(
+            utm_tif, "discs", ThresholdDouble(), whole=True, tile_size=128, overlap=16, should_stop=lambda: True
+        )
+
+    class Broken:
+        def chat(self, image, conversation):
+            raise RuntimeError("CUDA out of memory")
+
+    class WrongSize:
+        def chat(self, image, conversation):
+            return Reply("x", [Segment("disc", np.ones((3, 3), dtype=bool))])
+
+    with pytest.raises(EngineError, match="out of memory"):
+        segment_raster(utm_tif, "discs", Broken())
+    with pytest.raises(EngineError, match="mask"):
+        segment_raster(utm_tif, "discs", WrongSize())
+    with pytest.raises(ValueError, match="empty"):
+        segment_raster(utm_tif, "  ", ThresholdDouble())
+
+
+def test_existing_output_append_and_refusals(utm_tif, tmp_path):
+    result = segment_raster(utm_tif, "segment all discs", ThresholdDouble())
+    out = tmp_path / "out.gpkg"
+    first = write_result(result, out)
+    with pytest.raises(OutputError, match="already exists"):
+        write_result(result, out)
+    second = write_result(result, out, append=True)
+    assert first != second
+    assert {first, second, "conversation"} == set(pyogrio.list_layers(out)[:, 0])
+    _, _, _, turns = pyogrio.raw.read(out, layer="conversation")
+    assert list(turns[0]) == [0, 1, 2, 3] and list(turns[4]) == [first, first, second, second]
+    write_result(result, out, overwrite=True)
+    assert len(pyogrio.list_layers(out)) == 2
+    with pytest.raises(OutputError, match="does not exist"):
+        write_result(result, tmp_path / "no" / "such" / "dir.gpkg")
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder(utm_tif, tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="permission denied"):
+            write_result(segment_raster(utm_tif, "discs", ThresholdDouble()), folder / "out.gpkg")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_failed_write_leaves_existing_file_intact(utm_tif, tmp_path, monkeypatch):
+    result = segment_raster(utm_tif, "discs", ThresholdDouble())
+    out = tmp_path / "keep.gpkg"
+    write_result(result, out)
+    before = out.read_bytes()
+    from engine.geo import gpkg
+
+    def fail_halfway(path, table, into_existing):  # the layer is already in the copy when this fails
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(gpkg, "_write_table", fail_halfway)
+    with pytest.raises(OutputError, match="No space left"):
+        write_result(result, out, append=True)
+    with pytest.raises(OutputError, match="No space left"):
+        write_result(result, out, overwrite=True)
+    assert out.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["keep.gpkg", "utm.tif"]  # no temporary files left behind
+    with pytest.raises(OutputError, match="not a readable GeoPackage"):
+        (tmp_path / "fake.gpkg").write_text("hello")
+        write_result(result, tmp_path / "fake.gpkg", append=True)
+
+
+@pytest.mark.parametrize(
+    ("relative", "crs"),
+    [
+        ("spacenet/atlanta_pan_0p5m.tif", "EPSG:32616"),
+        ("naip/naip_5m_lakes_2020.tif", "EPSG:26914"),
+        ("spacenet/vegas_roads_image.tif", "EPSG:4326"),
+    ],
+)
+def test_real_rasters(shared_data, tmp_path, relative, crs):
+    path = shared_data(relative)
+    double = ThresholdDouble(threshold=200)
+    result = segment_raster(path, "bright areas", double, whole=True, tile_size=512, overlap=64)
+    layer = write_result(result, tmp_path / "real.gpkg")
+    meta, polygons, fields = _read_layer(tmp_path / "real.gpkg", layer)
+    assert CRS.from_user_input(meta["crs"]) == CRS.from_user_input(crs)
+    assert len(polygons) == len(result.features) > 0
+    assert all(p.is_valid for p in polygons) and np.all(np.asarray(fields["area_m2"]) > 0)
+    with rasterio.open(path) as dataset:
+        bounds = shapely.geometry.box(*dataset.bounds).buffer(dataset.res[0])
+    assert all(bounds.contains(p) for p in polygons)
+
+
+def test_segment_view_places_polygons_from_pixels_in_memory():
+    """The in-memory path (used by the QGIS plugin) gives the same geometry as the file path for one view."""
+    from affine import Affine
+
+    from engine.geo.pipeline import segment_view
+
+    image = np.zeros((3, 120, 160), dtype=np.uint16)
+    image[:, 30:60, 40:90] = 3000  # a 50 x 30 px bright rectangle
+    image[:, 100:110, 0:20] = 7  # equal to nodata: must never be part of an object
+    transform = Affine(0.5, 0, 500000.0, 0, -0.5, 4100000.0)
+    result = segment_view(image, transform, "EPSG:32633", "segment all bright things", ThresholdDouble(), nodata=7)
+    assert len(result.features) == 1
+    feature = result.features[0]
+    assert feature.geometry.bounds == pytest.approx((500020.0, 4099970.0, 500045.0, 4099985.0))
+    assert feature.area_m2 == pytest.approx(50 * 30 * 0.25)
+    assert result.tiles == 1 and result.reply_text
+
+
+def test_segment_view_passes_chat_options_and_cancellation():
+    from affine import Affine
+
+    from engine.geo.pipeline import segment_view
+    from engine.types import Cancelled
+
+    seen = {}
+
+    class Recorder(ThresholdDouble):
+        def chat(self, image, text, **options):
+            seen.update(options)
+            if options.get("should_stop") and options["should_stop"]():
+                raise Cancelled("stop")
+            return super().chat(image, text)
+
+    image = np.full((40, 40, 3), 200, dtype=np.uint8)
+    segment_view(image, Affine.identity(), None, "find", Recorder(), max_new_tokens=12)
+    assert seen == {"max_new_tokens": 12}
+    with pytest.raises(Cancelled):
+        segment_view(image, Affine.identity(), None, "find", Recorder(), should_stop=lambda: True)

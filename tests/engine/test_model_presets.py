@@ -1,0 +1,39 @@
+"""Presets instantiate: 7B-class layouts on the meta device with their parameter counts, demo at its size."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.model import PRESETS, GeoGroundModel, preset_config
+
+
+@pytest.mark.parametrize(
+    ("name", "llm_range"),
+    [("geopixel-7b-arch", (7.0e9, 8.5e9)), ("geopix-7b-arch", (6.5e9, 7.0e9)), ("demo", (1.0e8, 1.2e8))],
+)
+def test_presets_instantiate_on_meta_with_counts(name, llm_range):
+    config = preset_config(name)
+    with torch.device("meta"):
+        model = GeoGroundModel(config)
+    counts = model.parameter_counts()
+    assert llm_range[0] < counts["llm"] < llm_range[1]
+    parts = sum(value for key, value in counts.items() if key != "total")
+    assert parts == counts["total"]
+    assert all(p.device.type == "meta" for p in model.parameters())
+
+
+def test_geopixel_layout_matches_the_published_shapes():
+    config = preset_config("geopixel-7b-arch")
+    with torch.device("meta"):
+        model = GeoGroundModel(config)
+    assert model.visual.projector.mlp[0].weight.shape == (4096, 4096)  # 2x2 merge of 1024 channels
+    assert model.visual.tokens_per_side == 20  # 560 px / 14 px patches / 2
+    fcs = model.mask_predictor.text_hidden_fcs
+    assert fcs[0].weight.shape == (4096, 4096) and fcs[2].weight.shape == (256, 4096)
+    assert model.llm.config.num_key_value_heads == 8 and model.llm.config.num_hidden_layers == 32
+
+
+def test_unknown_preset_is_a_clear_error():
+    with pytest.raises(ValueError, match="valid presets: " + ", ".join(PRESETS)):
+        preset_config("huge")
