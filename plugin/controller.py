@@ -6,13 +6,23 @@ is written and added to the project on the main thread when the task finishes.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qgis.core import QgsApplication, QgsMapLayerType, QgsProject, QgsRasterLayer
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsDistanceArea,
+    QgsGeometry,
+    QgsMapLayerType,
+    QgsProject,
+    QgsRasterLayer,
+    QgsUnitTypes,
+)
 from qgis.PyQt.QtCore import QObject
 
 from .dependencies import missing_dependencies
@@ -91,6 +101,7 @@ def run_job(job: Job, engines: EngineCache, task: EngineTask):
             engine,
             nodata=next((v for v in view.nodata if v is not None), None),
             max_new_tokens=settings.max_new_tokens,
+            measure=False,  # measured on the main thread with QGIS's own geodesy (see measure_rows)
             on_text=task.stream,
             should_stop=task.isCanceled,
         )
@@ -165,6 +176,7 @@ class ChatController(QObject):
             self.dock.show_notice(warning)
         gpkg = results_gpkg()
         layer_name = _layer_name(job.instruction)
+        measure = area_perimeter_measurer(view.crs_wkt)
         rows = [
             (
                 feature.geometry.wkb,
@@ -172,8 +184,7 @@ class ChatController(QObject):
                     "phrase": feature.phrase,
                     "class": feature.label or feature.phrase,
                     "score": feature.score,
-                    "area_m2": feature.area_m2,
-                    "perimeter_m": feature.perimeter_m,
+                    **dict(zip(("area_m2", "perimeter_m"), measure(feature.geometry.wkb))),
                     "instruction": segmentation.instruction,
                     "model": segmentation.model,
                     "created": segmentation.created,
@@ -202,6 +213,28 @@ class ChatController(QObject):
             self.turns = read_conversation(results_gpkg())
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.turns.append({"turn": len(self.turns), "role": role, "text": text, "layer": layer, "created": created})
+
+
+def area_perimeter_measurer(crs_wkt: str):
+    """(WKB) -> (area in m2, perimeter in m) with QGIS's QgsDistanceArea: ellipsoidal on the CRS's ellipsoid, so
+    geographic and Web Mercator layers get true ground measures; NaN without a CRS."""
+    crs = QgsCoordinateReferenceSystem.fromWkt(crs_wkt) if crs_wkt else QgsCoordinateReferenceSystem()
+    if not crs.isValid():
+        return lambda wkb: (math.nan, math.nan)
+    distance_area = QgsDistanceArea()
+    distance_area.setSourceCrs(crs, QgsProject.instance().transformContext())
+    distance_area.setEllipsoid(crs.ellipsoidAcronym() or "EPSG:7030")
+
+    def measure(wkb: bytes) -> tuple[float, float]:
+        geometry = QgsGeometry()
+        geometry.fromWkb(wkb)
+        area = distance_area.convertAreaMeasurement(distance_area.measureArea(geometry), QgsUnitTypes.AreaSquareMeters)
+        perimeter = distance_area.convertLengthMeasurement(
+            distance_area.measurePerimeter(geometry), QgsUnitTypes.DistanceMeters
+        )
+        return area, perimeter
+
+    return measure
 
 
 def _layer_name(instruction: str) -> str:

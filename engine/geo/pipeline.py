@@ -184,6 +184,7 @@ def segment_view(
     min_area_px: float = 4.0,
     model_name: str | None = None,
     source: str = "",
+    measure: bool = True,
     **chat_options,
 ) -> SegmentationResult:
     """Ask ``engine`` about pixels already in memory: ``image`` as (bands, H, W) (any dtype, see
@@ -191,6 +192,8 @@ def segment_view(
 
     This is the path of callers that read pixels themselves (the QGIS plugin reads through QGIS's providers).
     ``chat_options`` (``max_new_tokens``, ``on_text``, ``should_stop``...) are passed to ``engine.chat``.
+    ``measure=False`` leaves areas and perimeters NaN for callers that measure with their own geodesy library (QGIS
+    measures with its own PROJ; loading pyproj's PROJ in a QGIS worker thread is not safe everywhere).
     """
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
@@ -211,7 +214,7 @@ def segment_view(
     tile = single_tile(Window(0, 0, width, height))
     reply = _ask(engine, rgb, instruction, chat_options)
     merger = TileMerger([tile])
-    finish = _Finisher(transform, Measurer(crs_wkt or None), simplify_px, min_area_px)
+    finish = _Finisher(transform, Measurer(crs_wkt if measure else None), simplify_px, min_area_px)
     finish.extend(merger.add(tile, _pieces(reply, tile, valid)))
     finish.extend(merger.flush())
     name = model_name or getattr(engine, "name", None) or type(engine).__name__

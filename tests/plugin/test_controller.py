@@ -1,0 +1,199 @@
+"""The dock's instruction runs as a background task and ends as a styled GeoPackage layer on the objects."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.PyQt.QtCore import QCoreApplication
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+from test_geo_helpers import UTM, disc_image, utm_transform, write_raster  # noqa: E402
+
+DISCS = [(60, 50, 20), (200, 140, 30)]  # (col, row, radius) in pixels
+
+
+class StreamingDouble:
+    """Stands in for the model in plugin plumbing tests: bright pixels are one "disc" mask; the answer is streamed.
+
+    Built on the plugin's own copy of the engine types (``geoground.engine``), as the real engine is inside QGIS.
+    """
+
+    name = "threshold-double"
+
+    def chat(self, image, conversation, on_text=None, should_stop=None, **options):
+        from geoground.engine.types import Reply, Segment
+
+        mask = image.mean(axis=2) > 128
+        text = "Found discs."
+        if on_text is not None:
+            for word in text.split(" "):
+                on_text(word + " ")
+        return Reply(text, [Segment("disc", mask, score=0.9)] if mask.any() else [], text)
+
+
+@pytest.fixture
+def scene(tmp_path, qgis_iface, qgis_new_project):
+    image = disc_image(240, 320, DISCS)
+    path = write_raster(tmp_path / "discs.tif", image)
+    layer = QgsRasterLayer(str(path), "discs")
+    assert layer.isValid()
+    project = QgsProject.instance()
+    project.setFileName(str(tmp_path / "project.qgz"))
+    project.addMapLayer(layer)
+    canvas = qgis_iface.mapCanvas()
+    canvas.setDestinationCrs(layer.crs())
+    canvas.setExtent(layer.extent())
+    return layer, tmp_path
+
+
+@pytest.fixture
+def controller(qgis_iface):
+    from geoground.plugin.controller import ChatController
+    from geoground.plugin.ui.chat_dock import ChatDock
+
+    dock = ChatDock(qgis_iface.mainWindow())
+    yield ChatController(qgis_iface, dock)
+    dock.deleteLater()
+
+
+def ask(controller, layer, text):
+    """What a user does: pick the layer in the dock, type, press Send."""
+    controller.dock.layer_combo.setLayer(layer)
+    controller.dock.input.setText(text)
+    controller.dock.submit()
+
+
+def wait_for(controller, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while controller.task is not None and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    QCoreApplication.processEvents()
+    assert controller.task is None, "the task did not finish"
+
+
+def result_layers() -> list[QgsVectorLayer]:
+    return [layer for layer in QgsProject.instance().mapLayers().values() if isinstance(layer, QgsVectorLayer)]
+
+
+def test_instruction_becomes_a_layer_on_the_objects(scene, controller, monkeypatch):
+    layer, folder = scene
+    monkeypatch.setattr(controller.engines, "get", lambda *args: StreamingDouble())
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    assert len(result_layers()) == 1, controller.dock.conversation.toPlainText()
+    [result] = result_layers()
+    assert result.crs() == QgsCoordinateReferenceSystem(UTM)
+    assert result.source().startswith(str(folder / "project_geoground.gpkg"))
+    features = list(result.getFeatures())
+    assert len(features) == len(DISCS)
+    transform = utm_transform()
+    for col, row, radius in DISCS:
+        x, y = transform * (col, row)
+        hit = [f for f in features if f.geometry().contains(f.geometry().fromPointXY(_point(x, y)))]
+        assert len(hit) == 1
+        expected = np.pi * (radius * transform.a) ** 2
+        assert hit[0]["area_m2"] == pytest.approx(expected, rel=0.08)
+        assert hit[0]["phrase"] == "disc" and hit[0]["instruction"] == "Segment all discs"
+    text = controller.dock.conversation.toPlainText()
+    assert "Segment all discs" in text and "Found discs." in text
+    from geoground.plugin.result_layers import read_conversation
+
+    turns = read_conversation(folder / "project_geoground.gpkg")
+    assert [t["role"] for t in turns] == ["user", "assistant"]
+
+
+def test_stop_cancels_without_a_partial_layer(scene, controller, monkeypatch):
+    from geoground.engine.types import Cancelled
+
+    layer, _ = scene
+    started = []
+
+    class SlowModel(StreamingDouble):
+        def chat(self, image, conversation, should_stop=None, **options):
+            started.append(True)
+            for _ in range(2000):
+                if should_stop is not None and should_stop():
+                    raise Cancelled("stopped")
+                time.sleep(0.005)
+            return super().chat(image, conversation, should_stop=should_stop, **options)
+
+    monkeypatch.setattr(controller.engines, "get", lambda *args: SlowModel())
+    ask(controller, layer, "Segment all discs")
+    deadline = time.monotonic() + 20
+    while not started and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    controller.stop()
+    wait_for(controller)
+    assert result_layers() == []
+    assert "Stopped." in controller.dock.conversation.toPlainText()
+    assert controller.dock.send_button.isEnabled()
+
+
+def test_engine_errors_are_messages_not_exceptions(scene, controller, monkeypatch):
+    layer, _ = scene
+
+    def no_model(*args):
+        raise ValueError("unknown model 'nope'; valid: presets tiny, demo")
+
+    monkeypatch.setattr(controller.engines, "get", no_model)
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    assert result_layers() == []
+    assert "unknown model 'nope'" in controller.dock.conversation.toPlainText()
+
+
+def test_the_real_tiny_model_runs_through_the_plugin(scene, controller):
+    """The real engine (random tiny weights) behind the same path: a layer in the raster's CRS, answer text shown."""
+    from qgis.core import QgsSettings
+
+    QgsSettings().setValue("GeoGround/default_model", "tiny")
+    QgsSettings().setValue("GeoGround/max_new_tokens", 24)
+    try:
+        layer, _ = scene
+        ask(controller, layer, "Segment all discs")
+        wait_for(controller, timeout=120)
+    finally:
+        QgsSettings().remove("GeoGround")
+    layers = result_layers()
+    assert len(layers) == 1, controller.dock.conversation.toPlainText()
+    assert layers[0].crs() == QgsCoordinateReferenceSystem(UTM)
+
+
+def _point(x, y):
+    from qgis.core import QgsPointXY
+
+    return QgsPointXY(x, y)
+
+
+def test_task_manager_is_idle_after_tests(qgis_app):
+    assert QgsApplication.taskManager().countActiveTasks() == 0
+
+
+def test_areas_are_ground_measures_in_any_crs(qgis_app):
+    from qgis.core import QgsCoordinateTransform, QgsPointXY
+    from shapely.geometry import box
+
+    from geoground.plugin.controller import area_perimeter_measurer
+
+    def wkt(code):
+        return QgsCoordinateReferenceSystem(code).toWkt()
+
+    area, perimeter = area_perimeter_measurer(wkt("EPSG:32633"))(box(500000, 4100000, 500100, 4100100).wkb)
+    assert area == pytest.approx(10_000, rel=0.002) and perimeter == pytest.approx(400, rel=0.002)
+    # Web Mercator at 60 degrees north: 1 km of map units is about 500 m on the ground each way.
+    to_3857 = QgsCoordinateTransform(
+        QgsCoordinateReferenceSystem("EPSG:4326"), QgsCoordinateReferenceSystem("EPSG:3857"), QgsProject.instance()
+    )
+    corner = to_3857.transform(QgsPointXY(10.0, 60.0))
+    square = box(corner.x(), corner.y(), corner.x() + 1000, corner.y() + 1000)
+    area, _ = area_perimeter_measurer(wkt("EPSG:3857"))(square.wkb)
+    assert area == pytest.approx(250_000, rel=0.01)
+    nan_area, _ = area_perimeter_measurer("")(square.wkb)
+    assert np.isnan(nan_area)
