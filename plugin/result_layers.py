@@ -62,7 +62,7 @@ def phrase_color(phrase: str) -> QColor:
     return QColor(int(r * 255), int(g * 255), int(b * 255))
 
 
-def _fields(spec: Sequence[tuple[str, QVariant.Type]]) -> QgsFields:
+def fields_of(spec: Sequence[tuple[str, QVariant.Type]]) -> QgsFields:
     fields = QgsFields()
     for name, kind in spec:
         fields.append(QgsField(name, kind))
@@ -79,7 +79,7 @@ def _write(
         QgsVectorFileWriter.CreateOrOverwriteLayer if gpkg.exists() else QgsVectorFileWriter.CreateOrOverwriteFile
     )
     writer = QgsVectorFileWriter.create(
-        str(gpkg), _fields(spec), geometry_type, crs, QgsCoordinateTransformContext(), options
+        str(gpkg), fields_of(spec), geometry_type, crs, QgsCoordinateTransformContext(), options
     )
     if writer.hasError() != QgsVectorFileWriter.NoError:
         message = writer.errorMessage()
@@ -93,6 +93,18 @@ def _write(
     del writer  # closes and flushes the file
 
 
+def polygon_feature(fields: QgsFields, wkb: bytes, attributes: dict) -> QgsFeature:
+    """A result feature: the (multi)polygon from WKB and the attributes named by ``fields``."""
+    feature = QgsFeature(fields)
+    geometry = QgsGeometry()
+    geometry.fromWkb(wkb)
+    geometry.convertToMultiType()
+    feature.setGeometry(geometry)
+    for field in fields:
+        feature[field.name()] = attributes.get(field.name())
+    return feature
+
+
 def write_polygons(gpkg: Path, layer_name: str, crs_wkt: str, polygons: Sequence[tuple[bytes, dict]]) -> QgsVectorLayer:
     """Write (WKB, attributes) rows as a MultiPolygon layer of ``gpkg`` and return it loaded and styled."""
     gpkg = Path(gpkg)
@@ -101,20 +113,10 @@ def write_polygons(gpkg: Path, layer_name: str, crs_wkt: str, polygons: Sequence
     except OSError as exc:
         raise ResultWriteError(tr("Cannot create the folder for {}: {}").format(gpkg, exc.strerror or exc)) from exc
     crs = QgsCoordinateReferenceSystem.fromWkt(crs_wkt) if crs_wkt else QgsCoordinateReferenceSystem()
-    fields = _fields(RESULT_FIELDS)
+    fields = fields_of(RESULT_FIELDS)
 
-    def rows():
-        for wkb, attributes in polygons:
-            feature = QgsFeature(fields)
-            geometry = QgsGeometry()
-            geometry.fromWkb(wkb)
-            geometry.convertToMultiType()
-            feature.setGeometry(geometry)
-            for name, _ in RESULT_FIELDS:
-                feature[name] = attributes.get(name)
-            yield feature
-
-    _write(gpkg, layer_name, RESULT_FIELDS, QgsWkbTypes.MultiPolygon, crs, rows())
+    rows = (polygon_feature(fields, wkb, attributes) for wkb, attributes in polygons)
+    _write(gpkg, layer_name, RESULT_FIELDS, QgsWkbTypes.MultiPolygon, crs, rows)
     layer = QgsVectorLayer(f"{gpkg}|layername={layer_name}", layer_name, "ogr")
     if not layer.isValid():
         raise ResultWriteError(tr("The result layer {} could not be reopened from {}.").format(layer_name, gpkg))
@@ -124,7 +126,7 @@ def write_polygons(gpkg: Path, layer_name: str, crs_wkt: str, polygons: Sequence
 
 def write_conversation(gpkg: Path, turns: Sequence[dict]) -> None:
     """Store the conversation (turn, role, text, layer, created) as a non-spatial table of ``gpkg``."""
-    fields = _fields(CONVERSATION_FIELDS)
+    fields = fields_of(CONVERSATION_FIELDS)
 
     def rows():
         for turn in turns:

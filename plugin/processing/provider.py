@@ -31,4 +31,6 @@ class GeoGroundProvider(QgsProcessingProvider):
             self.addAlgorithm(algorithm)
 
     def _algorithms(self) -> list:
-        return []
+        from .algorithms import DescribeWithGroundedMasks, SegmentByInstruction
+
+        return [SegmentByInstruction(), DescribeWithGroundedMasks()]

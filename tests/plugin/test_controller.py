@@ -52,6 +52,19 @@ def scene(tmp_path, qgis_iface, qgis_new_project):
 
 
 @pytest.fixture
+def use_model(monkeypatch):
+    """Put a stand-in model behind the plugin's engine cache (imported now: plugin unload tests purge modules)."""
+    from geoground.plugin.segmentation import ENGINES
+
+    def install(model_or_factory):
+        monkeypatch.setattr(
+            ENGINES, "get", model_or_factory if callable(model_or_factory) else lambda *a: model_or_factory
+        )
+
+    return install
+
+
+@pytest.fixture
 def controller(qgis_iface):
     from geoground.plugin.controller import ChatController
     from geoground.plugin.ui.chat_dock import ChatDock
@@ -81,9 +94,9 @@ def result_layers() -> list[QgsVectorLayer]:
     return [layer for layer in QgsProject.instance().mapLayers().values() if isinstance(layer, QgsVectorLayer)]
 
 
-def test_instruction_becomes_a_layer_on_the_objects(scene, controller, monkeypatch):
+def test_instruction_becomes_a_layer_on_the_objects(scene, controller, use_model):
     layer, folder = scene
-    monkeypatch.setattr(controller.engines, "get", lambda *args: StreamingDouble())
+    use_model(StreamingDouble())
     ask(controller, layer, "Segment all discs")
     wait_for(controller)
     assert len(result_layers()) == 1, controller.dock.conversation.toPlainText()
@@ -108,7 +121,7 @@ def test_instruction_becomes_a_layer_on_the_objects(scene, controller, monkeypat
     assert [t["role"] for t in turns] == ["user", "assistant"]
 
 
-def test_stop_cancels_without_a_partial_layer(scene, controller, monkeypatch):
+def test_stop_cancels_without_a_partial_layer(scene, controller, use_model):
     from geoground.engine.types import Cancelled
 
     layer, _ = scene
@@ -123,7 +136,7 @@ def test_stop_cancels_without_a_partial_layer(scene, controller, monkeypatch):
                 time.sleep(0.005)
             return super().chat(image, conversation, should_stop=should_stop, **options)
 
-    monkeypatch.setattr(controller.engines, "get", lambda *args: SlowModel())
+    use_model(SlowModel())
     ask(controller, layer, "Segment all discs")
     deadline = time.monotonic() + 20
     while not started and time.monotonic() < deadline:
@@ -136,13 +149,13 @@ def test_stop_cancels_without_a_partial_layer(scene, controller, monkeypatch):
     assert controller.dock.send_button.isEnabled()
 
 
-def test_engine_errors_are_messages_not_exceptions(scene, controller, monkeypatch):
+def test_engine_errors_are_messages_not_exceptions(scene, controller, use_model):
     layer, _ = scene
 
     def no_model(*args):
         raise ValueError("unknown model 'nope'; valid: presets tiny, demo")
 
-    monkeypatch.setattr(controller.engines, "get", no_model)
+    use_model(no_model)
     ask(controller, layer, "Segment all discs")
     wait_for(controller)
     assert result_layers() == []
@@ -180,7 +193,7 @@ def test_areas_are_ground_measures_in_any_crs(qgis_app):
     from qgis.core import QgsCoordinateTransform, QgsPointXY
     from shapely.geometry import box
 
-    from geoground.plugin.controller import area_perimeter_measurer
+    from geoground.plugin.segmentation import area_perimeter_measurer
 
     def wkt(code):
         return QgsCoordinateReferenceSystem(code).toWkt()
