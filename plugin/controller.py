@@ -13,13 +13,17 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsExpression,
+    QgsFeatureRequest,
     QgsMapLayerType,
     QgsProject,
     QgsRasterLayer,
 )
 from qgis.PyQt.QtCore import QObject
+from qgis.PyQt.QtWidgets import QFileDialog
 
 from .dependencies import missing_dependencies
+from .export import RESULT_PROPERTY, export_results, result_layers
 from .i18n import tr
 from .raster_view import RasterSource, map_extent_to_layer, snapshot
 from .result_layers import phrase_color, read_conversation, write_conversation, write_polygons
@@ -79,6 +83,8 @@ class ChatController(QObject):
         self.turns: list[dict] = []
         dock.instruction_submitted.connect(self.submit)
         dock.stop_requested.connect(self.stop)
+        dock.phrase_clicked.connect(self.select_phrase)
+        dock.export_requested.connect(self.export)
 
     def submit(self, layer: QgsRasterLayer, instruction: str) -> None:
         if self.task is not None:
@@ -97,8 +103,12 @@ class ChatController(QObject):
             self.dock.show_notice(str(exc))
             return
         canvas = self.iface.mapCanvas()
-        extent = map_extent_to_layer(canvas.extent(), canvas.mapSettings().destinationCrs(), layer)
-        job = Job(source, extent, instruction, Settings.load(), layer.name())
+        extent = None  # whole layer (read coarser when large, with a message)
+        if self.dock.scope == "view":
+            extent = map_extent_to_layer(canvas.extent(), canvas.mapSettings().destinationCrs(), layer)
+        settings = Settings.load()
+        settings.default_model = self.dock.model or settings.default_model
+        job = Job(source, extent, instruction, settings, layer.name())
         self._record("user", instruction, "")
         self.task = EngineTask(
             tr("GeoGround: {}").format(instruction),
@@ -141,13 +151,45 @@ class ChatController(QObject):
             self.dock.end_answer()
             self.dock.show_notice(str(exc))
             return
+        layer.setCustomProperty(RESULT_PROPERTY, True)
         QgsProject.instance().addMapLayer(layer)
         counts = segmentation.counts()
         self.dock.end_answer(
             segmentation.reply_text,
             {phrase: phrase_color(phrase).name() for phrase in counts},
             tr("{} object(s) in layer “{}” ({}).").format(len(segmentation.features), layer_name, gpkg.name),
+            layer.id(),
         )
+
+    def select_phrase(self, layer_id: str, phrase: str) -> list[int]:
+        """Select and flash the polygons of one grounded phrase (the dock's phrase links)."""
+        layer = QgsProject.instance().mapLayer(layer_id)
+        if layer is None:
+            self.dock.show_notice(tr("That result layer is no longer in the project."))
+            return []
+        request = QgsFeatureRequest(QgsExpression(QgsExpression.createFieldEqualityExpression("phrase", phrase)))
+        ids = [feature.id() for feature in layer.getFeatures(request)]
+        layer.selectByIds(ids)
+        if ids:
+            self.iface.mapCanvas().flashFeatureIds(layer, ids)
+        return ids
+
+    def export(self, destination: Path | None = None) -> Path | None:
+        """Export every result layer and the conversation; asks for the file when ``destination`` is None."""
+        if destination is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self.dock, tr("Export GeoGround results"), "", tr("GeoPackage (*.gpkg)")
+            )
+            if not chosen:
+                return None
+            destination = Path(chosen if chosen.lower().endswith(".gpkg") else chosen + ".gpkg")
+        try:
+            written = export_results(result_layers(), self.turns, destination)
+        except OSError as exc:
+            self.dock.show_notice(str(exc))
+            return None
+        self.dock.show_notice(tr("Exported to {}.").format(written))
+        return written
 
     def _record(self, role: str, text: str, layer: str) -> None:
         if not self.turns:

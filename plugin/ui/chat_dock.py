@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+from urllib.parse import quote, unquote
 
 from qgis.core import QgsMapLayerProxyModel
 from qgis.gui import QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QUrl, pyqtSignal
 from qgis.PyQt.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLineEdit,
@@ -19,8 +21,10 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..i18n import tr
+from ..settings import MODEL_CHOICES, Settings
 
 DOCK_OBJECT_NAME = "GeoGroundChatDock"
+SCOPES = (("view", "Current view"), ("layer", "Whole layer"))
 
 
 class ChatDock(QDockWidget):
@@ -28,6 +32,8 @@ class ChatDock(QDockWidget):
 
     instruction_submitted = pyqtSignal(object, str)
     stop_requested = pyqtSignal()
+    phrase_clicked = pyqtSignal(str, str)  # result layer id, phrase
+    export_requested = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(tr("GeoGround chat"), parent)
@@ -40,8 +46,26 @@ class ChatDock(QDockWidget):
         self.layer_combo.setAllowEmptyLayer(False)
         layout.addWidget(self.layer_combo)
 
+        options = QHBoxLayout()
+        self.scope_combo = QComboBox(body)
+        for key, label in SCOPES:
+            self.scope_combo.addItem(tr(label), key)
+        self.model_combo = QComboBox(body)
+        self.model_combo.setEditable(True)
+        self.model_combo.setToolTip(tr("Model: a name, a local folder or a Hugging Face hub id"))
+        default_model = Settings.load().default_model
+        self.model_combo.addItems(list(dict.fromkeys([default_model, *MODEL_CHOICES])))
+        self.export_button = QPushButton(tr("Export…"), body)
+        self.export_button.setToolTip(tr("Export result layers and the conversation to a GeoPackage"))
+        self.export_button.clicked.connect(self.export_requested)
+        options.addWidget(self.scope_combo)
+        options.addWidget(self.model_combo, 1)
+        options.addWidget(self.export_button)
+        layout.addLayout(options)
+
         self.conversation = QTextBrowser(body)
         self.conversation.setOpenLinks(False)
+        self.conversation.anchorClicked.connect(self._on_anchor)
         self._blocks: list[str] = []  # HTML paragraphs; the last one is rewritten while an answer streams
         self._streaming: str | None = None
         layout.addWidget(self.conversation, 1)
@@ -98,8 +122,19 @@ class ChatDock(QDockWidget):
         self._blocks[-1] = self._message_html("assistant", html.escape(self._streaming))
         self._render()
 
-    def end_answer(self, text: str | None = None, colors: dict[str, str] | None = None, summary: str = "") -> None:
-        """Replace the streamed paragraph with the final answer, each grounded phrase in its layer colour."""
+    @property
+    def scope(self) -> str:
+        return self.scope_combo.currentData()
+
+    @property
+    def model(self) -> str:
+        return self.model_combo.currentText().strip()
+
+    def end_answer(
+        self, text: str | None = None, colors: dict[str, str] | None = None, summary: str = "", layer_id: str = ""
+    ) -> None:
+        """Replace the streamed paragraph with the final answer, each grounded phrase in its layer colour and a link
+        that selects its polygons."""
         if self._streaming is None:
             return
         self._streaming = None
@@ -110,11 +145,19 @@ class ChatDock(QDockWidget):
         body = html.escape(text)
         for phrase, color in sorted((colors or {}).items(), key=lambda item: -len(item[0])):
             escaped = html.escape(phrase)
-            body = body.replace(escaped, f'<b style="color:{color}">{escaped}</b>', 1)
+            href = f"phrase:{quote(layer_id, safe='')}/{quote(phrase, safe='')}"
+            link = f'<a href="{href}" style="color:{color}; font-weight:bold; text-decoration:none">{escaped}</a>'
+            body = body.replace(escaped, link, 1) if escaped in body else body + f" [{link}]"
         if summary:
             body += f"<br><small>{html.escape(summary)}</small>"
         self._blocks[-1] = self._message_html("assistant", body)
         self._render()
+
+    def _on_anchor(self, url: QUrl) -> None:
+        target = url.toString()
+        if target.startswith("phrase:"):
+            layer_id, _, phrase = target[len("phrase:") :].partition("/")
+            self.phrase_clicked.emit(unquote(layer_id), unquote(phrase))
 
     def _message_html(self, role: str, body_html: str) -> str:
         who = tr("You") if role == "user" else tr("GeoGround")

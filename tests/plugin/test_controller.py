@@ -166,8 +166,8 @@ def test_the_real_tiny_model_runs_through_the_plugin(scene, controller):
     """The real engine (random tiny weights) behind the same path: a layer in the raster's CRS, answer text shown."""
     from qgis.core import QgsSettings
 
-    QgsSettings().setValue("GeoGround/default_model", "tiny")
     QgsSettings().setValue("GeoGround/max_new_tokens", 24)
+    controller.dock.model_combo.setCurrentText("tiny")
     try:
         layer, _ = scene
         ask(controller, layer, "Segment all discs")
@@ -210,3 +210,54 @@ def test_areas_are_ground_measures_in_any_crs(qgis_app):
     assert area == pytest.approx(250_000, rel=0.01)
     nan_area, _ = area_perimeter_measurer("")(square.wkb)
     assert np.isnan(nan_area)
+
+
+def test_phrase_links_select_and_export_keeps_everything(scene, controller, use_model, tmp_path):
+    from geoground.plugin.result_layers import read_conversation
+
+    layer, _ = scene
+    use_model(StreamingDouble())
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    [result] = result_layers()
+    html = controller.dock.conversation.toHtml()
+    assert "phrase:" in html  # the grounded phrase is a link
+    controller.dock.phrase_clicked.emit(result.id(), "disc")
+    assert sorted(result.selectedFeatureIds()) == sorted(f.id() for f in result.getFeatures())
+    exported = controller.export(tmp_path / "exported.gpkg")
+    copy = QgsVectorLayer(f"{exported}|layername={result.name()}", "copy", "ogr")
+    assert copy.isValid() and copy.featureCount() == len(DISCS) and copy.crs() == result.crs()
+    assert [t["role"] for t in read_conversation(exported)] == ["user", "assistant"]
+
+
+def test_whole_layer_scope_ignores_the_view(scene, controller, use_model, qgis_iface):
+    from qgis.core import QgsRectangle
+
+    layer, _ = scene
+    use_model(StreamingDouble())
+    extent = layer.extent()
+    # zoom to the top strip (50 m): only the first disc is in view (the second starts 55 m below the top)
+    canvas = qgis_iface.mapCanvas()
+    canvas.setExtent(QgsRectangle(extent.xMinimum(), extent.yMaximum() - 50, extent.xMinimum() + 50, extent.yMaximum()))
+    assert canvas.extent().yMinimum() > extent.yMaximum() - 55  # the canvas kept the height (it widens to fit)
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    assert [r.featureCount() for r in result_layers()] == [1]
+    controller.dock.scope_combo.setCurrentIndex(controller.dock.scope_combo.findData("layer"))
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    assert sorted(r.featureCount() for r in result_layers()) == [1, 2]
+
+
+def test_results_survive_saving_and_reopening_the_project(scene, controller, use_model):
+    layer, folder = scene
+    use_model(StreamingDouble())
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    project = QgsProject.instance()
+    assert project.write()
+    project.clear()
+    assert result_layers() == []
+    assert project.read(str(folder / "project.qgz"))
+    [reopened] = result_layers()
+    assert reopened.featureCount() == len(DISCS)
