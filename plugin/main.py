@@ -12,15 +12,19 @@ from .i18n import install_translator, tr
 from .resources import icon_path
 
 MENU = "&GeoGround"
-SEGMENT_ALL_CLASSES = (
-    "storage tanks",
-    "buildings",
-    "ships",
-    "airplanes",
-    "vehicles",
-    "roads",
-    "water bodies",
-)
+
+
+def segment_all_classes() -> dict[str, str]:
+    """The "Segment all..." menu: the class words the model is trained on (engine.data.templates) -> menu label."""
+    return {
+        "storage tanks": tr("storage tanks"),
+        "buildings": tr("buildings"),
+        "ships": tr("ships"),
+        "airplanes": tr("airplanes"),
+        "vehicles": tr("vehicles"),
+        "roads": tr("roads"),
+        "water bodies": tr("water bodies"),
+    }
 
 
 class GeoGroundPlugin:
@@ -79,8 +83,8 @@ class GeoGroundPlugin:
         segment_all = QAction(QIcon(str(icon_path())), tr("Segment all…"), self.iface.mainWindow())
         segment_all.setObjectName("GeoGroundSegmentAllAction")
         menu = QMenu(self.iface.mainWindow())
-        for name in SEGMENT_ALL_CLASSES:
-            item = menu.addAction(tr(name))
+        for name, label in segment_all_classes().items():
+            item = menu.addAction(label)
             item.triggered.connect(lambda _checked=False, n=name: self._segment_all(n))
         segment_all.setMenu(menu)
         custom = QAction(tr("Custom instruction…"), self.iface.mainWindow())
@@ -91,7 +95,8 @@ class GeoGroundPlugin:
             self.layer_actions.append(action)
 
     def _segment_all(self, class_name: str) -> None:
-        self._run_on_active_layer(tr("Segment all {}").format(tr(class_name)))
+        # The instruction stays in English: it is what the model was trained to read.
+        self._run_on_active_layer(f"Segment all {class_name}")
 
     def _custom_instruction(self) -> None:
         text, ok = QInputDialog.getText(self.iface.mainWindow(), tr("GeoGround"), tr("Instruction for this layer:"))

@@ -24,7 +24,6 @@ from ..i18n import tr
 from ..settings import MODEL_CHOICES, Settings
 
 DOCK_OBJECT_NAME = "GeoGroundChatDock"
-SCOPES = (("view", "Current view"), ("layer", "Whole layer"))
 
 
 class ChatDock(QDockWidget):
@@ -48,8 +47,8 @@ class ChatDock(QDockWidget):
 
         options = QHBoxLayout()
         self.scope_combo = QComboBox(body)
-        for key, label in SCOPES:
-            self.scope_combo.addItem(tr(label), key)
+        self.scope_combo.addItem(tr("Current view"), "view")
+        self.scope_combo.addItem(tr("Whole layer"), "layer")
         self.model_combo = QComboBox(body)
         self.model_combo.setEditable(True)
         self.model_combo.setToolTip(tr("Model: a name, a local folder or a Hugging Face hub id"))

@@ -103,3 +103,10 @@ def test_plugin_loads_without_engine_dependencies(tmp_path, plugin_package):
     (tmp_path / plugin_package).symlink_to(REPO_ROOT, target_is_directory=True)
     result = run_qgis_load_check(tmp_path, plugin_package, "--block-engine")
     assert "LOADED-OK" in result.stdout, result.stdout + result.stderr
+
+
+def test_menu_classes_are_classes_the_model_knows(loaded_plugin):
+    from geoground.engine.data.templates import SEGMENT_ALL_MENU
+    from geoground.plugin.main import segment_all_classes
+
+    assert set(segment_all_classes()) <= set(SEGMENT_ALL_MENU)

@@ -1,0 +1,357 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr">
+  <context>
+    <name>GeoGround</name>
+    <message>
+      <location filename="../plugin/controller.py" line="91" />
+      <source>Still working on the previous instruction; press Stop to cancel it.</source>
+      <translation>Le traitement de l’instruction précédente est en cours ; appuyez sur Arrêter pour l’annuler.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="98" />
+      <source>Select a raster layer first.</source>
+      <translation>Sélectionnez d’abord une couche raster.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="168" />
+      <source>That result layer is no longer in the project.</source>
+      <translation>Cette couche de résultats n’est plus dans le projet.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="181" />
+      <source>Export GeoGround results</source>
+      <translation>Exporter les résultats GeoGround</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="181" />
+      <source>GeoPackage (*.gpkg)</source>
+      <translation>GeoPackage (*.gpkg)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="114" />
+      <source>GeoGround: {}</source>
+      <translation>GeoGround : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="160" />
+      <source>{} object(s) in layer “{}” ({}).</source>
+      <translation>{} objet(s) dans la couche « {} » ({}).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="191" />
+      <source>Exported to {}.</source>
+      <translation>Exporté vers {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="95" />
+      <source>Cannot run: missing Python packages {}.</source>
+      <translation>Exécution impossible : paquets Python manquants {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/export.py" line="35" />
+      <source>There are no result layers to export.</source>
+      <translation>Il n’y a aucune couche de résultats à exporter.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/export.py" line="49" />
+      <source>Cannot export layer {}: {}</source>
+      <translation>Impossible d’exporter la couche {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="20" />
+      <source>storage tanks</source>
+      <translation>réservoirs de stockage</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="21" />
+      <source>buildings</source>
+      <translation>bâtiments</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="22" />
+      <source>ships</source>
+      <translation>navires</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="23" />
+      <source>airplanes</source>
+      <translation>avions</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="24" />
+      <source>vehicles</source>
+      <translation>véhicules</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="25" />
+      <source>roads</source>
+      <translation>routes</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="26" />
+      <source>water bodies</source>
+      <translation>plans d’eau</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="60" />
+      <source>GeoGround</source>
+      <translation>GeoGround</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="62" />
+      <source>GeoGround chat</source>
+      <translation>Discussion GeoGround</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="83" />
+      <source>Segment all…</source>
+      <translation>Segmenter tous les…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="90" />
+      <source>Custom instruction…</source>
+      <translation>Instruction personnalisée…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="102" />
+      <source>Instruction for this layer:</source>
+      <translation>Instruction pour cette couche :</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="76" />
+      <source>The engine needs Python packages that are not installed: {}.</source>
+      <translation>Le moteur a besoin de paquets Python qui ne sont pas installés : {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="48" />
+      <source>Segment by instruction</source>
+      <translation>Segmenter selon une instruction</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="51" />
+      <source>Asks the GeoGround model about the raster (the whole layer, or the extent given) and returns one polygon per object it outlines, with the phrase that names it, a score, and its area in square metres. Example instruction: “Segment all storage tanks”.</source>
+      <translation>Interroge le modèle GeoGround sur le raster (toute la couche ou l’emprise indiquée) et renvoie un polygone par objet détouré, avec l’expression qui le nomme, un score et sa surface en mètres carrés. Exemple d’instruction : « Segment all storage tanks ».</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="144" />
+      <source>Describe with grounded masks</source>
+      <translation>Décrire avec des masques ancrés</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="147" />
+      <source>Asks the GeoGround model to describe the raster; the answer text is returned in ANSWER and every phrase it grounds becomes polygons in the output layer.</source>
+      <translation>Demande au modèle GeoGround de décrire le raster ; le texte de la réponse est renvoyé dans ANSWER et chaque expression ancrée devient des polygones dans la couche de sortie.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="59" />
+      <source>Raster layer</source>
+      <translation>Couche raster</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="61" />
+      <source>Instruction</source>
+      <translation>Instruction</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="63" />
+      <source>Area (whole layer when empty)</source>
+      <translation>Zone (toute la couche si vide)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="65" />
+      <source>Model (name, folder or hub id)</source>
+      <translation>Modèle (nom, dossier ou identifiant du hub)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="69" />
+      <source>Device</source>
+      <translation>Périphérique</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="74" />
+      <source>Answer token limit</source>
+      <translation>Nombre maximal de jetons de réponse</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="77" />
+      <source>Objects</source>
+      <translation>Objets</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="78" />
+      <source>Answer</source>
+      <translation>Réponse</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="83" />
+      <source>No raster layer given.</source>
+      <translation>Aucune couche raster fournie.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="86" />
+      <source>The instruction is empty.</source>
+      <translation>L’instruction est vide.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/provider.py" line="24" />
+      <source>GeoGround pixel-grounded raster assistant</source>
+      <translation>GeoGround, assistant raster ancré au pixel</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="79" />
+      <source>The raster layer is not valid (missing or unreadable file?).</source>
+      <translation>La couche raster n’est pas valide (fichier manquant ou illisible ?).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="82" />
+      <source>QGIS cannot read this layer's pixels in the background.</source>
+      <translation>QGIS ne peut pas lire les pixels de cette couche en arrière-plan.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="100" />
+      <source>The requested area does not overlap the raster layer.</source>
+      <translation>La zone demandée ne recouvre pas la couche raster.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="129" />
+      <source>The layer has no CRS: results are placed in the layer's own coordinates.</source>
+      <translation>La couche n’a pas de SCR : les résultats sont placés dans les coordonnées propres de la couche.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="110" />
+      <source>The view is large; it was read at 1/{:.1f} of the layer's resolution. Zoom in for full detail.</source>
+      <translation>La vue est grande ; elle a été lue à 1/{:.1f} de la résolution de la couche. Zoomez pour tout le détail.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="118" />
+      <source>Band {} has a data type GeoGround cannot read.</source>
+      <translation>La bande {} a un type de données que GeoGround ne sait pas lire.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="121" />
+      <source>QGIS could not read band {} of the layer.</source>
+      <translation>QGIS n’a pas pu lire la bande {} de la couche.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="87" />
+      <source>Cannot write {}: {}</source>
+      <translation>Impossible d’écrire {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="122" />
+      <source>The result layer {} could not be reopened from {}.</source>
+      <translation>La couche de résultats {} n’a pas pu être rouverte depuis {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="92" />
+      <source>Cannot write a feature to {}: {}</source>
+      <translation>Impossible d’écrire une entité dans {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="114" />
+      <source>Cannot create the folder for {}: {}</source>
+      <translation>Impossible de créer le dossier de {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="71" />
+      <source>Model cache folder</source>
+      <translation>Dossier de cache des modèles</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="72" />
+      <source>Default model (name, folder or hub id)</source>
+      <translation>Modèle par défaut (nom, dossier ou identifiant du hub)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="74" />
+      <source>Precision</source>
+      <translation>Précision</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="75" />
+      <source>Tile size (pixels)</source>
+      <translation>Taille des tuiles (pixels)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="76" />
+      <source>Tile overlap (pixels)</source>
+      <translation>Recouvrement des tuiles (pixels)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="55" />
+      <source>Stopped.</source>
+      <translation>Arrêté.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="81" />
+      <source>Unexpected error: {} (details in the GeoGround log panel)</source>
+      <translation>Erreur inattendue : {} (détails dans le panneau de journal GeoGround)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="67" />
+      <source>The task failed.</source>
+      <translation>La tâche a échoué.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="78" />
+      <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
+      <translation>Mémoire insuffisante pour cette vue : zoomez, réduisez la taille des tuiles ou utilisez le CPU. ({})</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="50" />
+      <source>Current view</source>
+      <translation>Vue actuelle</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="51" />
+      <source>Whole layer</source>
+      <translation>Couche entière</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="54" />
+      <source>Model: a name, a local folder or a Hugging Face hub id</source>
+      <translation>Modèle : un nom, un dossier local ou un identifiant du hub Hugging Face</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <source>Export…</source>
+      <translation>Exporter…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <source>Export result layers and the conversation to a GeoPackage</source>
+      <translation>Exporter les couches de résultats et la conversation vers un GeoPackage</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="79" />
+      <source>e.g. Segment all storage tanks</source>
+      <translation>p. ex. Segment all storage tanks</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="81" />
+      <source>Send</source>
+      <translation>Envoyer</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="83" />
+      <source>Stop</source>
+      <translation>Arrêter</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="162" />
+      <source>You</source>
+      <translation>Vous</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="97" />
+      <source>Type an instruction first, for example “Segment all buildings”.</source>
+      <translation>Saisissez d’abord une instruction, par exemple « Segment all buildings ».</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="100" />
+      <source>Add or select a raster layer first.</source>
+      <translation>Ajoutez ou sélectionnez d’abord une couche raster.</translation>
+    </message>
+  </context>
+</TS>

@@ -1,0 +1,357 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+  <context>
+    <name>GeoGround</name>
+    <message>
+      <location filename="../plugin/controller.py" line="91" />
+      <source>Still working on the previous instruction; press Stop to cancel it.</source>
+      <translation>仍在处理上一条指令；按“停止”可取消。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="98" />
+      <source>Select a raster layer first.</source>
+      <translation>请先选择一个栅格图层。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="168" />
+      <source>That result layer is no longer in the project.</source>
+      <translation>该结果图层已不在项目中。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="181" />
+      <source>Export GeoGround results</source>
+      <translation>导出 GeoGround 结果</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="181" />
+      <source>GeoPackage (*.gpkg)</source>
+      <translation>GeoPackage (*.gpkg)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="114" />
+      <source>GeoGround: {}</source>
+      <translation>GeoGround：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="160" />
+      <source>{} object(s) in layer “{}” ({}).</source>
+      <translation>图层“{1}”中有 {0} 个对象（{2}）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="191" />
+      <source>Exported to {}.</source>
+      <translation>已导出到 {}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="95" />
+      <source>Cannot run: missing Python packages {}.</source>
+      <translation>无法运行：缺少 Python 包 {}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/export.py" line="35" />
+      <source>There are no result layers to export.</source>
+      <translation>没有可导出的结果图层。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/export.py" line="49" />
+      <source>Cannot export layer {}: {}</source>
+      <translation>无法导出图层 {}：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="20" />
+      <source>storage tanks</source>
+      <translation>储罐</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="21" />
+      <source>buildings</source>
+      <translation>建筑物</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="22" />
+      <source>ships</source>
+      <translation>船只</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="23" />
+      <source>airplanes</source>
+      <translation>飞机</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="24" />
+      <source>vehicles</source>
+      <translation>车辆</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="25" />
+      <source>roads</source>
+      <translation>道路</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="26" />
+      <source>water bodies</source>
+      <translation>水体</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="60" />
+      <source>GeoGround</source>
+      <translation>GeoGround</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="62" />
+      <source>GeoGround chat</source>
+      <translation>GeoGround 对话</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="83" />
+      <source>Segment all…</source>
+      <translation>分割所有…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="90" />
+      <source>Custom instruction…</source>
+      <translation>自定义指令…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="102" />
+      <source>Instruction for this layer:</source>
+      <translation>对此图层的指令：</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="76" />
+      <source>The engine needs Python packages that are not installed: {}.</source>
+      <translation>引擎需要以下尚未安装的 Python 包：{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="48" />
+      <source>Segment by instruction</source>
+      <translation>按指令分割</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="51" />
+      <source>Asks the GeoGround model about the raster (the whole layer, or the extent given) and returns one polygon per object it outlines, with the phrase that names it, a score, and its area in square metres. Example instruction: “Segment all storage tanks”.</source>
+      <translation>向 GeoGround 模型询问该栅格（整个图层或给定范围），为其勾勒的每个对象返回一个多边形，并附带描述该对象的短语、得分及以平方米为单位的面积。指令示例：“Segment all storage tanks”。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="144" />
+      <source>Describe with grounded masks</source>
+      <translation>带定位掩膜的描述</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="147" />
+      <source>Asks the GeoGround model to describe the raster; the answer text is returned in ANSWER and every phrase it grounds becomes polygons in the output layer.</source>
+      <translation>请 GeoGround 模型描述该栅格；回答文本通过 ANSWER 返回，其中每个定位短语都会成为输出图层中的多边形。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="59" />
+      <source>Raster layer</source>
+      <translation>栅格图层</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="61" />
+      <source>Instruction</source>
+      <translation>指令</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="63" />
+      <source>Area (whole layer when empty)</source>
+      <translation>区域（为空时为整个图层）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="65" />
+      <source>Model (name, folder or hub id)</source>
+      <translation>模型（名称、文件夹或 Hub ID）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="69" />
+      <source>Device</source>
+      <translation>设备</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="74" />
+      <source>Answer token limit</source>
+      <translation>回答的最大词元数</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="77" />
+      <source>Objects</source>
+      <translation>对象</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="78" />
+      <source>Answer</source>
+      <translation>回答</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="83" />
+      <source>No raster layer given.</source>
+      <translation>未提供栅格图层。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/algorithms.py" line="86" />
+      <source>The instruction is empty.</source>
+      <translation>指令为空。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/provider.py" line="24" />
+      <source>GeoGround pixel-grounded raster assistant</source>
+      <translation>GeoGround 像素级定位栅格助手</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="79" />
+      <source>The raster layer is not valid (missing or unreadable file?).</source>
+      <translation>栅格图层无效（文件缺失或无法读取？）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="82" />
+      <source>QGIS cannot read this layer's pixels in the background.</source>
+      <translation>QGIS 无法在后台读取此图层的像素。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="100" />
+      <source>The requested area does not overlap the raster layer.</source>
+      <translation>请求的区域与栅格图层不重叠。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="129" />
+      <source>The layer has no CRS: results are placed in the layer's own coordinates.</source>
+      <translation>该图层没有坐标参考系：结果将使用图层自身的坐标。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="110" />
+      <source>The view is large; it was read at 1/{:.1f} of the layer's resolution. Zoom in for full detail.</source>
+      <translation>视图较大，已按图层分辨率的 1/{:.1f} 读取。放大可获得完整细节。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="118" />
+      <source>Band {} has a data type GeoGround cannot read.</source>
+      <translation>波段 {} 的数据类型 GeoGround 无法读取。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/raster_view.py" line="121" />
+      <source>QGIS could not read band {} of the layer.</source>
+      <translation>QGIS 无法读取该图层的波段 {}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="87" />
+      <source>Cannot write {}: {}</source>
+      <translation>无法写入 {}：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="122" />
+      <source>The result layer {} could not be reopened from {}.</source>
+      <translation>无法从 {1} 重新打开结果图层 {0}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="92" />
+      <source>Cannot write a feature to {}: {}</source>
+      <translation>无法向 {} 写入要素：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="114" />
+      <source>Cannot create the folder for {}: {}</source>
+      <translation>无法为 {} 创建文件夹：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="71" />
+      <source>Model cache folder</source>
+      <translation>模型缓存文件夹</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="72" />
+      <source>Default model (name, folder or hub id)</source>
+      <translation>默认模型（名称、文件夹或 Hub ID）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="74" />
+      <source>Precision</source>
+      <translation>精度</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="75" />
+      <source>Tile size (pixels)</source>
+      <translation>切片大小（像素）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="76" />
+      <source>Tile overlap (pixels)</source>
+      <translation>切片重叠（像素）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="55" />
+      <source>Stopped.</source>
+      <translation>已停止。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="81" />
+      <source>Unexpected error: {} (details in the GeoGround log panel)</source>
+      <translation>意外错误：{}（详情见 GeoGround 日志面板）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="67" />
+      <source>The task failed.</source>
+      <translation>任务失败。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="78" />
+      <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
+      <translation>内存不足以处理此视图：请放大、减小切片大小或改用 CPU。（{}）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="50" />
+      <source>Current view</source>
+      <translation>当前视图</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="51" />
+      <source>Whole layer</source>
+      <translation>整个图层</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="54" />
+      <source>Model: a name, a local folder or a Hugging Face hub id</source>
+      <translation>模型：名称、本地文件夹或 Hugging Face Hub ID</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <source>Export…</source>
+      <translation>导出…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <source>Export result layers and the conversation to a GeoPackage</source>
+      <translation>将结果图层和对话导出为 GeoPackage</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="79" />
+      <source>e.g. Segment all storage tanks</source>
+      <translation>例如：Segment all storage tanks</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="81" />
+      <source>Send</source>
+      <translation>发送</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="83" />
+      <source>Stop</source>
+      <translation>停止</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="162" />
+      <source>You</source>
+      <translation>你</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="97" />
+      <source>Type an instruction first, for example “Segment all buildings”.</source>
+      <translation>请先输入指令，例如“Segment all buildings”。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="100" />
+      <source>Add or select a raster layer first.</source>
+      <translation>请先添加或选择一个栅格图层。</translation>
+    </message>
+  </context>
+</TS>
