@@ -59,6 +59,26 @@
       <translation>Impossible d’exporter la couche {} : {}</translation>
     </message>
     <message>
+      <location filename="../plugin/installer.py" line="64" />
+      <source>Installing GeoGround dependencies</source>
+      <translation>Installation des dépendances de GeoGround</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="37" />
+      <source>pip failed (exit code {}): {}</source>
+      <translation>pip a échoué (code de sortie {}) : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="60" />
+      <source>Installed, but still missing: {}.</source>
+      <translation>Installé, mais il manque encore : {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="62" />
+      <source>Engine dependencies installed in {}.</source>
+      <translation>Dépendances du moteur installées dans {}.</translation>
+    </message>
+    <message>
       <location filename="../plugin/main.py" line="20" />
       <source>storage tanks</source>
       <translation>réservoirs de stockage</translation>
@@ -94,32 +114,72 @@
       <translation>plans d’eau</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="60" />
+      <location filename="../plugin/main.py" line="61" />
       <source>GeoGround</source>
       <translation>GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="62" />
+      <location filename="../plugin/main.py" line="63" />
       <source>GeoGround chat</source>
       <translation>Discussion GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="83" />
+      <location filename="../plugin/main.py" line="71" />
+      <source>Install engine dependencies…</source>
+      <translation>Installer les dépendances du moteur…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="103" />
+      <source>Install engine dependencies</source>
+      <translation>Installer les dépendances du moteur</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="109" />
+      <source>Install from the internet</source>
+      <translation>Installer depuis Internet</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="110" />
+      <source>Install from a folder of wheels…</source>
+      <translation>Installer depuis un dossier de wheels…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="130" />
       <source>Segment all…</source>
       <translation>Segmenter tous les…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="90" />
+      <location filename="../plugin/main.py" line="137" />
       <source>Custom instruction…</source>
       <translation>Instruction personnalisée…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="102" />
+      <location filename="../plugin/main.py" line="149" />
       <source>Instruction for this layer:</source>
       <translation>Instruction pour cette couche :</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="76" />
+      <location filename="../plugin/main.py" line="99" />
+      <source>All engine dependencies are installed.</source>
+      <translation>Toutes les dépendances du moteur sont installées.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="115" />
+      <source>Folder of wheels</source>
+      <translation>Dossier de wheels</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="84" />
+      <source>Use Raster → GeoGround → Install engine dependencies…</source>
+      <translation>Utilisez Raster → GeoGround → Installer les dépendances du moteur…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="105" />
+      <source>Install {} into {}? QGIS's own Python packages are not changed.</source>
+      <translation>Installer {} dans {} ? Les paquets Python de QGIS ne sont pas modifiés.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="82" />
       <source>The engine needs Python packages that are not installed: {}.</source>
       <translation>Le moteur a besoin de paquets Python qui ne sont pas installés : {}.</translation>
     </message>
@@ -279,22 +339,22 @@
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="55" />
+      <location filename="../plugin/tasks.py" line="59" />
       <source>Stopped.</source>
       <translation>Arrêté.</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="81" />
+      <location filename="../plugin/tasks.py" line="86" />
       <source>Unexpected error: {} (details in the GeoGround log panel)</source>
       <translation>Erreur inattendue : {} (détails dans le panneau de journal GeoGround)</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="67" />
+      <location filename="../plugin/tasks.py" line="72" />
       <source>The task failed.</source>
       <translation>La tâche a échoué.</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="78" />
+      <location filename="../plugin/tasks.py" line="83" />
       <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
       <translation>Mémoire insuffisante pour cette vue : zoomez, réduisez la taille des tuiles ou utilisez le CPU. ({})</translation>
     </message>

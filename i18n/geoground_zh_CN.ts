@@ -59,6 +59,26 @@
       <translation>无法导出图层 {}：{}</translation>
     </message>
     <message>
+      <location filename="../plugin/installer.py" line="64" />
+      <source>Installing GeoGround dependencies</source>
+      <translation>正在安装 GeoGround 依赖项</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="37" />
+      <source>pip failed (exit code {}): {}</source>
+      <translation>pip 执行失败（退出码 {}）：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="60" />
+      <source>Installed, but still missing: {}.</source>
+      <translation>已安装，但仍缺少：{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="62" />
+      <source>Engine dependencies installed in {}.</source>
+      <translation>引擎依赖项已安装到 {}。</translation>
+    </message>
+    <message>
       <location filename="../plugin/main.py" line="20" />
       <source>storage tanks</source>
       <translation>储罐</translation>
@@ -94,32 +114,72 @@
       <translation>水体</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="60" />
+      <location filename="../plugin/main.py" line="61" />
       <source>GeoGround</source>
       <translation>GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="62" />
+      <location filename="../plugin/main.py" line="63" />
       <source>GeoGround chat</source>
       <translation>GeoGround 对话</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="83" />
+      <location filename="../plugin/main.py" line="71" />
+      <source>Install engine dependencies…</source>
+      <translation>安装引擎依赖项…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="103" />
+      <source>Install engine dependencies</source>
+      <translation>安装引擎依赖项</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="109" />
+      <source>Install from the internet</source>
+      <translation>从互联网安装</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="110" />
+      <source>Install from a folder of wheels…</source>
+      <translation>从 wheel 文件夹安装…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="130" />
       <source>Segment all…</source>
       <translation>分割所有…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="90" />
+      <location filename="../plugin/main.py" line="137" />
       <source>Custom instruction…</source>
       <translation>自定义指令…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="102" />
+      <location filename="../plugin/main.py" line="149" />
       <source>Instruction for this layer:</source>
       <translation>对此图层的指令：</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="76" />
+      <location filename="../plugin/main.py" line="99" />
+      <source>All engine dependencies are installed.</source>
+      <translation>所有引擎依赖项均已安装。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="115" />
+      <source>Folder of wheels</source>
+      <translation>wheel 文件夹</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="84" />
+      <source>Use Raster → GeoGround → Install engine dependencies…</source>
+      <translation>请使用 栅格 → GeoGround → 安装引擎依赖项…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="105" />
+      <source>Install {} into {}? QGIS's own Python packages are not changed.</source>
+      <translation>将 {} 安装到 {}？QGIS 自带的 Python 包不会被修改。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="82" />
       <source>The engine needs Python packages that are not installed: {}.</source>
       <translation>引擎需要以下尚未安装的 Python 包：{}。</translation>
     </message>
@@ -279,22 +339,22 @@
       <translation>切片重叠（像素）</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="55" />
+      <location filename="../plugin/tasks.py" line="59" />
       <source>Stopped.</source>
       <translation>已停止。</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="81" />
+      <location filename="../plugin/tasks.py" line="86" />
       <source>Unexpected error: {} (details in the GeoGround log panel)</source>
       <translation>意外错误：{}（详情见 GeoGround 日志面板）</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="67" />
+      <location filename="../plugin/tasks.py" line="72" />
       <source>The task failed.</source>
       <translation>任务失败。</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="78" />
+      <location filename="../plugin/tasks.py" line="83" />
       <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
       <translation>内存不足以处理此视图：请放大、减小切片大小或改用 CPU。（{}）</translation>
     </message>

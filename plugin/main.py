@@ -5,9 +5,9 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsApplication, QgsMapLayerType
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QInputDialog, QMenu
+from qgis.PyQt.QtWidgets import QAction, QFileDialog, QInputDialog, QMenu, QMessageBox
 
-from .dependencies import missing_dependencies
+from .dependencies import activate_private_site, missing_dependencies
 from .i18n import install_translator, tr
 from .resources import icon_path
 
@@ -42,6 +42,7 @@ class GeoGroundPlugin:
         self.controller = None
 
     def initGui(self) -> None:  # noqa: N802 - QGIS API name
+        activate_private_site()  # packages installed earlier by the plugin itself
         from .controller import ChatController
         from .processing.provider import GeoGroundProvider
         from .settings import SettingsPageFactory
@@ -67,16 +68,62 @@ class GeoGroundPlugin:
         self.iface.addPluginToRasterMenu(MENU, chat_action)
         self.toolbar.addAction(chat_action)
         self.actions.append(chat_action)
+        install_action = QAction(tr("Install engine dependencies…"), self.iface.mainWindow())
+        install_action.setObjectName("GeoGroundInstallAction")
+        install_action.triggered.connect(self._install_dependencies)
+        self.iface.addPluginToRasterMenu(MENU, install_action)
+        self.actions.append(install_action)
         self._add_layer_menu()
 
         missing = missing_dependencies()
         if missing:
             self.iface.messageBar().pushMessage(
                 tr("GeoGround"),
-                tr("The engine needs Python packages that are not installed: {}.").format(", ".join(missing)),
+                tr("The engine needs Python packages that are not installed: {}.").format(", ".join(missing))
+                + " "
+                + tr("Use Raster → GeoGround → Install engine dependencies…"),
                 level=Qgis.Warning,
                 duration=0,
             )
+
+    def _install_dependencies(self) -> None:
+        """Ask how to install (online or from a folder of wheels), then run pip in the background."""
+        from pathlib import Path
+
+        from .dependencies import private_site_dir
+        from .installer import start_install
+
+        missing = missing_dependencies()
+        if not missing:
+            self.iface.messageBar().pushMessage(
+                tr("GeoGround"), tr("All engine dependencies are installed."), level=Qgis.Success, duration=5
+            )
+            return
+        box = QMessageBox(self.iface.mainWindow())
+        box.setWindowTitle(tr("Install engine dependencies"))
+        box.setText(
+            tr("Install {} into {}? QGIS's own Python packages are not changed.").format(
+                ", ".join(missing), private_site_dir()
+            )
+        )
+        online = box.addButton(tr("Install from the internet"), QMessageBox.AcceptRole)
+        offline = box.addButton(tr("Install from a folder of wheels…"), QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.exec_()
+        wheel_dir = None
+        if box.clickedButton() is offline:
+            chosen = QFileDialog.getExistingDirectory(self.iface.mainWindow(), tr("Folder of wheels"))
+            if not chosen:
+                return
+            wheel_dir = Path(chosen)
+        elif box.clickedButton() is not online:
+            return
+
+        def done(ok: bool, message: str) -> None:
+            level = Qgis.Success if ok else Qgis.Critical
+            self.iface.messageBar().pushMessage(tr("GeoGround"), message, level=level, duration=0)
+
+        self.install_task = start_install(done, missing, wheel_dir)
 
     def _add_layer_menu(self) -> None:
         """Right-click on raster layers in the Layers panel: "Segment all..." and "Custom instruction..."."""

@@ -21,6 +21,9 @@ LOG_TAG = "GeoGround"
 Job = Callable[["EngineTask"], Any]
 
 
+_ALIVE: set[EngineTask] = set()  # Python keeps running tasks alive until finished(); callers need not hold them
+
+
 class Cancelled(Exception):
     """Raised by a job (or by the engine through should_stop) when the user pressed Stop."""
 
@@ -40,6 +43,7 @@ class EngineTask(QgsTask):
         self._on_done = on_done
         self.result: Any = None
         self.error: str | None = None
+        _ALIVE.add(self)
 
     def run(self) -> bool:
         try:
@@ -63,6 +67,7 @@ class EngineTask(QgsTask):
         self.text_streamed.emit(text)
 
     def finished(self, ok: bool) -> None:  # noqa: FBT001 - QGIS API
+        _ALIVE.discard(self)
         if not ok and self.error is None:
             self.error = tr("Stopped.") if self.isCanceled() else tr("The task failed.")
         try:

@@ -29,7 +29,7 @@ def test_load_adds_dock_actions_and_provider(loaded_plugin, qgis_iface):
     assert type(loaded_plugin).__name__ == "GeoGroundPlugin"
     assert "geoground" in qgis.utils.active_plugins
     assert len(_our_docks(qgis_iface.mainWindow())) == 1
-    assert [a.objectName() for a in loaded_plugin.actions] == ["GeoGroundChatAction"]
+    assert [a.objectName() for a in loaded_plugin.actions] == ["GeoGroundChatAction", "GeoGroundInstallAction"]
     toolbar = _our_toolbars(qgis_iface.mainWindow())[0]
     assert loaded_plugin.actions[0] in toolbar.actions()
     menu_calls = [c.args for c in qgis_iface.addPluginToRasterMenu.call_args_list]
