@@ -100,7 +100,6 @@ def main() -> int:
     print(dock.conversation.toPlainText())
     project.clear()
     window.close()
-    del controller, dock, canvas, window
     app.exitQgis()
     return 0
 
