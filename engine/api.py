@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .model.chat import Conversation, EmptyPromptError, check_prompt, encode
+from .model.chat import Conversation, EmptyPromptError, check_prompt, encode, template_for
 from .registry import ModelNotFoundError, load_model
 from .types import Cancelled, Reply, Segment, Turn
 
@@ -159,21 +159,23 @@ class Engine:
         if conversation.features is None:
             conversation.features = model.encode_image(conversation.image)
         features = conversation.features
-        ids, _ = encode(self.tokenizer, conversation.turns, conversation.system, add_generation_prompt=True)
+        template = template_for(model.config)
+        ids, _ = encode(self.tokenizer, conversation.turns, conversation.system, True, template)
         text_embeds = model.embed_tokens(torch.tensor(ids, device=self.device))
         embeds = torch.cat([features.tokens, text_embeds])[None]
-        result = generate(
-            model,
-            self.tokenizer,
-            embeds,
-            max_new_tokens=max_new_tokens,
-            do_sample=do_sample,
-            temperature=temperature,
-            top_p=top_p,
-            seed=seed,
-            on_text=on_text,
-            should_stop=should_stop,
-        )
+        with model.image_prefix(features):  # image-only LoRA (GeoPixel) applies to these leading positions
+            result = generate(
+                model,
+                self.tokenizer,
+                embeds,
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                temperature=temperature,
+                top_p=top_p,
+                seed=seed,
+                on_text=on_text,
+                should_stop=should_stop,
+            )
         if result.finish_reason == "cancelled":
             raise Cancelled("generation was cancelled")
         grounded = parse_grounded(result.text)

@@ -17,7 +17,35 @@ from ..types import Turn
 from .configuration import ASSISTANT_TOKEN, END_TOKEN, SYSTEM_TOKEN, USER_TOKEN
 
 IGNORE_INDEX = -100
-_ROLE_TOKENS = {"user": USER_TOKEN, "assistant": ASSISTANT_TOKEN}
+
+
+@dataclass(frozen=True)
+class ChatTemplate:
+    """Turn markers: each turn is ``{header[role]}\n{text}{end}\n``."""
+
+    system: str
+    user: str
+    assistant: str
+    end: str
+
+    def header(self, role: str) -> str:
+        return {"system": self.system, "user": self.user, "assistant": self.assistant}[role] + "\n"
+
+
+GEOGROUND_TEMPLATE = ChatTemplate(SYSTEM_TOKEN, USER_TOKEN, ASSISTANT_TOKEN, END_TOKEN)
+# InternLM2's markers (vocabulary entries of its tokenizer), used by the published GeoPixel checkpoints.
+INTERNLM2_TEMPLATE = ChatTemplate(
+    "[UNUSED_TOKEN_146]system", "[UNUSED_TOKEN_146]user", "[UNUSED_TOKEN_146]assistant", "[UNUSED_TOKEN_145]"
+)
+TEMPLATES = {"geoground": GEOGROUND_TEMPLATE, "internlm2": INTERNLM2_TEMPLATE}
+
+
+def template_for(config: Any) -> ChatTemplate:
+    """The template a model config names (``config.chat_template``)."""
+    name = getattr(config, "chat_template", "geoground") or "geoground"
+    if name not in TEMPLATES:
+        raise ValueError(f"unknown chat template {name!r}; known: {', '.join(TEMPLATES)}")
+    return TEMPLATES[name]
 
 
 class EmptyPromptError(ValueError):
@@ -30,12 +58,17 @@ def check_prompt(text: str) -> str:
     return text.strip()
 
 
-def render(turns: list[Turn], system: str | None = None, add_generation_prompt: bool = True) -> str:
+def render(
+    turns: list[Turn],
+    system: str | None = None,
+    add_generation_prompt: bool = True,
+    template: ChatTemplate = GEOGROUND_TEMPLATE,
+) -> str:
     """The conversation as text (the image prefix is not part of it)."""
-    parts = [f"{SYSTEM_TOKEN}\n{system}{END_TOKEN}\n"] if system else []
-    parts += [f"{_ROLE_TOKENS[turn.role]}\n{turn.text}{END_TOKEN}\n" for turn in turns]
+    parts = [f"{template.header('system')}{system}{template.end}\n"] if system else []
+    parts += [f"{template.header(turn.role)}{turn.text}{template.end}\n" for turn in turns]
     if add_generation_prompt:
-        parts.append(f"{ASSISTANT_TOKEN}\n")
+        parts.append(template.header("assistant"))
     return "".join(parts)
 
 
@@ -44,8 +77,10 @@ def encode(
     turns: list[Turn],
     system: str | None = None,
     add_generation_prompt: bool = True,
+    template: ChatTemplate = GEOGROUND_TEMPLATE,
 ) -> tuple[list[int], list[int]]:
-    """Token ids of the rendered conversation and training labels (``-100`` outside assistant answers)."""
+    """Token ids of the rendered conversation and training labels (``-100`` outside assistant answers and their
+    closing end marker). Pieces are tokenized separately at the same boundaries in training and inference."""
     ids: list[int] = []
     labels: list[int] = []
 
@@ -55,16 +90,13 @@ def encode(
         labels.extend(piece if learn else [IGNORE_INDEX] * len(piece))
 
     if system:
-        add(f"{SYSTEM_TOKEN}\n{system}{END_TOKEN}\n", False)
+        add(f"{template.header('system')}{system}{template.end}\n", False)
     for turn in turns:
-        add(f"{_ROLE_TOKENS[turn.role]}\n", False)
-        if turn.role == "assistant":
-            add(f"{turn.text}{END_TOKEN}", True)
-            add("\n", False)
-        else:
-            add(f"{turn.text}{END_TOKEN}\n", False)
+        add(template.header(turn.role), False)
+        add(f"{turn.text}{template.end}", turn.role == "assistant")
+        add("\n", False)
     if add_generation_prompt:
-        add(f"{ASSISTANT_TOKEN}\n", False)
+        add(template.header("assistant"), False)
     return ids, labels
 
 

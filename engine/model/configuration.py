@@ -37,6 +37,12 @@ class GeoGroundConfig(PretrainedConfig):
     with its ``model_type`` (Llama family); ``grounding``: Sam2VisionConfig kwargs (``backbone_config`` nested);
     ``mask_decoder``: Sam2MaskDecoderConfig kwargs; ``memory``: ``num_classes``, ``memory_len``, ``num_heads`` of the
     class-wise memory; ``tokenizer``: how to build the tokenizer (see ``tokenizer.build_tokenizer``).
+
+    Switches for checkpoints converted from GeoPixel (see ``engine/convert``): ``partial_lora`` (``rank``, ``alpha``)
+    adds InternLM-XComposer's image-only LoRA to every LLM projection; ``bos_before_image`` puts the BOS embedding
+    before the image tokens; ``bf16_grounding_embedding`` rounds the lowest-resolution grounding map to bfloat16
+    before the mask decoder, as the published code does even in float32; ``chat_template`` names the template
+    (``"geoground"`` or ``"internlm2"``).
     """
 
     model_type = "geoground"
@@ -62,6 +68,10 @@ class GeoGroundConfig(PretrainedConfig):
         dice_loss_weight: float = 0.5,
         class_loss_weight: float = 0.5,
         preset: str | None = None,
+        partial_lora: dict[str, Any] | None = None,
+        bos_before_image: bool = False,
+        bf16_grounding_embedding: bool = False,
+        chat_template: str = "geoground",
         **kwargs: Any,
     ) -> None:
         self.vision = dict(vision or {})
@@ -83,6 +93,10 @@ class GeoGroundConfig(PretrainedConfig):
         self.dice_loss_weight = dice_loss_weight
         self.class_loss_weight = class_loss_weight
         self.preset = preset
+        self.partial_lora = dict(partial_lora) if partial_lora else None
+        self.bos_before_image = bos_before_image
+        self.bf16_grounding_embedding = bf16_grounding_embedding
+        self.chat_template = chat_template
         super().__init__(**kwargs)
 
     # Typed views of the sub-configs, built on demand so the stored dicts stay the single source of truth.

@@ -6,6 +6,8 @@ generation lives in ``generation.py`` and uses the same parts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,7 @@ from .configuration import GeoGroundConfig
 from .grounding import GroundingEncoder
 from .mask_predictor import MaskPrediction, MaskPredictor
 from .memory import ClassMemory
+from .plora import apply_partial_lora
 from .tiling import tile_image
 from .vision import VisualEmbedder
 
@@ -32,6 +35,7 @@ class ImageFeatures:
     tokens: torch.Tensor  # (L, hidden) LLM input embeddings of the image
     grounding: list[torch.Tensor]  # SAM2 maps (1, D, h, w), high to low resolution
     size: tuple[int, int]  # (H, W) of the original image
+    lora_mask: torch.Tensor | None = None  # bool (L,): rows of ``tokens`` that are image tokens (Partial LoRA)
 
 
 @dataclass
@@ -67,6 +71,9 @@ class GeoGroundModel(PreTrainedModel):
         self.llm = AutoModelForCausalLM.from_config(config.llm_config())
         self.grounding = GroundingEncoder(config)
         self.mask_predictor = MaskPredictor(config)
+        lora = config.partial_lora
+        self.image_token_mask = apply_partial_lora(self.llm, lora["rank"], lora["alpha"]) if lora else None
+        self._prefix_mask: torch.Tensor | None = None
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -96,8 +103,35 @@ class GeoGroundModel(PreTrainedModel):
     # --- parts -------------------------------------------------------------------------------------------------
     @property
     def decoder(self) -> nn.Module:
-        """The LLM's transformer stack; its last hidden state is already final-normed."""
-        return self.llm.model
+        """The LLM's transformer stack; its last hidden state is already final-normed.
+
+        With Partial LoRA, calls go through a wrapper that tells the layers which positions are image tokens (from
+        ``image_prefix``), shifted by the KV cache length so cached decoding steps are seen as text.
+        """
+        if self.image_token_mask is None:
+            return self.llm.model
+        return _PartialLoRADecoder(self)
+
+    @contextmanager
+    def image_prefix(self, features: ImageFeatures | list[ImageFeatures] | torch.Tensor | None) -> Iterator[None]:
+        """Within this block, LLM inputs start with these image prefixes (Partial LoRA applies to their image rows).
+
+        Accepts the features whose ``tokens`` begin the sequences, or a ``bool (batch, length)`` mask.
+        """
+        if isinstance(features, ImageFeatures):
+            features = [features]
+        if isinstance(features, list):
+            rows = [f.lora_mask if f.lora_mask is not None else torch.ones(f.tokens.shape[0]) for f in features]
+            length = max(row.shape[0] for row in rows)
+            mask = torch.zeros(len(rows), length, dtype=torch.bool)
+            for i, row in enumerate(rows):
+                mask[i, : row.shape[0]] = row.bool().cpu()
+            features = mask
+        previous, self._prefix_mask = self._prefix_mask, features
+        try:
+            yield
+        finally:
+            self._prefix_mask = previous
 
     def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.llm.get_input_embeddings()(input_ids)
@@ -107,13 +141,20 @@ class GeoGroundModel(PreTrainedModel):
         config = self.config
         tiled = tile_image(image, config.tile_size, config.hd_num, config.max_tiles, training)
         tokens = self.visual(tiled)
+        lora_mask = torch.ones(tokens.shape[0], dtype=torch.bool, device=tokens.device)
+        if config.bos_before_image:
+            bos = self.embed_tokens(torch.tensor([config.bos_token_id], device=tokens.device)).to(tokens.dtype)
+            tokens = torch.cat([bos, tokens])
+            lora_mask = torch.cat([lora_mask.new_zeros(1), lora_mask])
         grounding = self.grounding(self.grounding.preprocess(image))
-        return ImageFeatures(tokens, grounding, (int(image.shape[0]), int(image.shape[1])))
+        return ImageFeatures(tokens, grounding, (int(image.shape[0]), int(image.shape[1])), lora_mask)
 
     def seg_masks(
         self, features: list[ImageFeatures], seg_states: torch.Tensor, image_index: torch.Tensor, class_ids=None
     ) -> MaskPrediction:
         levels = [torch.cat([f.grounding[i] for f in features]) for i in range(len(features[0].grounding))]
+        if self.config.bf16_grounding_embedding:
+            levels[-1] = levels[-1].to(torch.bfloat16).to(levels[-1].dtype)
         return self.mask_predictor(levels, seg_states, image_index, class_ids)
 
     # --- training forward --------------------------------------------------------------------------------------
@@ -162,7 +203,8 @@ class GeoGroundModel(PreTrainedModel):
                 raise ValueError("give images or image_features")
             image_features = [self.encode_image(image, training=self.training) for image in images]
         embeds, attention, all_labels, all_ids = self.build_inputs(image_features, input_ids, labels)
-        hidden = self.decoder(inputs_embeds=embeds, attention_mask=attention, use_cache=False).last_hidden_state
+        with self.image_prefix(image_features):
+            hidden = self.decoder(inputs_embeds=embeds, attention_mask=attention, use_cache=False).last_hidden_state
         logits = self.llm.lm_head(hidden)
         zero = hidden.new_zeros(())
         ce = zero
@@ -207,3 +249,23 @@ class GeoGroundModel(PreTrainedModel):
             bce_terms.append(F.binary_cross_entropy_with_logits(logits, target))
             dice_terms.append(dice_loss(logits, target))
         return torch.stack(bce_terms).mean(), torch.stack(dice_terms).mean()
+
+
+class _PartialLoRADecoder:
+    """Calls the LLM stack with the image-token mask of the current ``image_prefix`` set on its layers."""
+
+    def __init__(self, model: GeoGroundModel) -> None:
+        self.model = model
+
+    def __call__(self, *args, **kwargs):
+        cache = kwargs.get("past_key_values")
+        offset = int(cache.get_seq_length()) if cache is not None else 0
+        mask = self.model._prefix_mask
+        embeds = kwargs.get("inputs_embeds")
+        if mask is not None and embeds is not None:
+            # the rows of this call, on the input's device, checked once for all layers
+            window = mask[:, offset : offset + embeds.shape[1]].to(embeds.device)
+            mask = window if window.numel() and bool(window.any()) else None
+            offset = 0
+        with self.model.image_token_mask.active(mask, offset):
+            return self.model.llm.model(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""Named model sizes: ``tiny`` for tests, ``demo`` for CPU use, and 7B-class layouts for counting and planning.
+"""Named model sizes: ``tiny`` for tests, ``demo`` (the shipped CPU model), 7B-class layouts for planning.
 
 The 7B-class presets copy the published sizes of GeoPixel (InternLM2-7B-like LLM as a Llama stand-in, CLIP ViT-L/14
 at 560 px, SAM2 Hiera-L) and GeoPix (LLaVA-1.5-7B). They are meant to be instantiated on the meta device.
@@ -102,26 +102,17 @@ def tiny() -> dict[str, Any]:
 
 
 def demo() -> dict[str, Any]:
-    # LLM: the SmolLM2-135M architecture, so its pretrained weights can seed training.
-    smollm2 = _llama(
-        byte_vocab_size(),
-        576,
-        30,
-        9,
-        3,
-        1536,
-        max_position_embeddings=8192,
-        rope_theta=100000.0,
-        rms_norm_eps=1e-5,
-        tie_word_embeddings=True,
-    )
+    # Sized to train from scratch on a 2-core CPU in about an hour and to ship under 20 MB in float16
+    # (about 5.9M parameters); docs/MODEL_CARD_demo.md explains the choice. Classes: the synthetic scene classes.
+    from ..data.templates import CLASSES
+
     return {
-        "vision": _clip(224, 14, 384, 6, 6, 1536),
-        "llm": smollm2,
-        "grounding": _hiera(512, 48, [1, 2, 3, 1], [1, 2, 4, 8], [8, 4, 8, 4], [4, 5], 128),
-        "mask_decoder": _decoder(128, 512, 4),
-        "memory": {"num_classes": len(REMOTE_SENSING_CLASSES), "memory_len": 16, "num_heads": 4},
-        "class_names": REMOTE_SENSING_CLASSES,
+        "vision": _clip(112, 14, 128, 3, 4, 384),
+        "llm": _llama(byte_vocab_size(), 256, 4, 4, 2, 768, max_position_embeddings=2048),
+        "grounding": _hiera(256, 32, [1, 1, 2, 1], [1, 1, 2, 4], [8, 4, 4, 2], [3], 96, [4, 4]),
+        "mask_decoder": _decoder(96, 384, 4),
+        "memory": {"num_classes": len(CLASSES), "memory_len": 8, "num_heads": 4},
+        "class_names": [c.name for c in CLASSES],
         "hd_num": 4,
         "max_tiles": 4,
     }
@@ -157,7 +148,46 @@ def geopix_7b_arch() -> dict[str, Any]:
     }
 
 
-PRESETS = {"tiny": tiny, "demo": demo, "geopixel-7b-arch": geopixel_7b_arch, "geopix-7b-arch": geopix_7b_arch}
+def geopixel_7b() -> dict[str, Any]:
+    """The published GeoPixel-7B / GeoPixel-7B-RES network, as ``engine.convert.geopixel`` writes it.
+
+    InternLM2-7B (InternLM-XComposer-2.5 sizes) as a Llama with Partial LoRA r=256, the vocabulary grown by the
+    three added tokens, no class-wise memory (GeoPixel has none) and a single-class head (a constant).
+    """
+    internlm2 = _llama(
+        92547,
+        4096,
+        32,
+        32,
+        8,
+        14336,
+        max_position_embeddings=24576,
+        rope_parameters={"rope_type": "dynamic", "factor": 2.0, "rope_theta": 1000000.0},
+        rms_norm_eps=1e-5,
+        attention_bias=False,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
+    return {
+        **geopixel_7b_arch(),
+        "llm": internlm2,
+        "class_names": ["object"],
+        "use_class_memory": False,
+        "max_tiles": 49,
+        "partial_lora": {"rank": 256, "alpha": 256},
+        "bos_before_image": True,
+        "bf16_grounding_embedding": True,
+        "chat_template": "internlm2",
+    }
+
+
+PRESETS = {
+    "tiny": tiny,
+    "demo": demo,
+    "geopixel-7b-arch": geopixel_7b_arch,
+    "geopix-7b-arch": geopix_7b_arch,
+    "geopixel-7b": geopixel_7b,
+}
 
 
 def preset_config(name: str, **overrides: Any) -> GeoGroundConfig:

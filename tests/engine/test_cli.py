@@ -25,8 +25,20 @@ def raster(tmp_path):
     return write_raster(tmp_path / "scene.tif", disc_image(120, 160, [(40, 40, 15), (120, 80, 20)]))
 
 
+class CappedThreshold(ThresholdDouble):
+    """The threshold double, recording the token limit the command passes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limits: list[int] = []
+
+    def chat(self, image, conversation, max_new_tokens=256):
+        self.limits.append(max_new_tokens)
+        return super().chat(image, conversation)
+
+
 def _double(model, device):
-    return ThresholdDouble()
+    return CappedThreshold()
 
 
 def test_segment_writes_gpkg_preview_and_summary(raster, tmp_path, capsys):
@@ -93,11 +105,11 @@ def test_engine_errors_exit_3_and_interrupt_130(raster, tmp_path, capsys):
         raise FileNotFoundError("no weights for 'nope'")
 
     class Crashing:
-        def chat(self, image, conversation):
+        def chat(self, image, conversation, **options):
             raise RuntimeError("device lost")
 
     class Interrupted:
-        def chat(self, image, conversation):
+        def chat(self, image, conversation, **options):
             raise KeyboardInterrupt
 
     out = str(tmp_path / "o.gpkg")
@@ -109,6 +121,19 @@ def test_engine_errors_exit_3_and_interrupt_130(raster, tmp_path, capsys):
         cli.main(["segment", str(raster), "x", "-o", out, "--quiet"], engine_factory=lambda m, d: Interrupted()) == 130
     )
     assert not (tmp_path / "o.gpkg").exists()
+
+
+def test_token_limit_reaches_the_model(raster, tmp_path):
+    double = CappedThreshold()
+    argv = ["segment", str(raster), "x", "-o", str(tmp_path / "o.gpkg"), "--quiet", "--max-new-tokens", "12"]
+    assert cli.main(argv, engine_factory=lambda model, device: double) == 0
+    assert double.limits == [12]
+
+
+def test_unknown_model_is_a_user_error(raster, tmp_path, capsys):
+    code = cli.main(["segment", str(raster), "x", "-o", str(tmp_path / "o.gpkg"), "--model", "no-such-model"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot load model 'no-such-model'") and len(err.splitlines()) == 1
 
 
 def test_progress_bar_unless_quiet(raster, tmp_path, capsys):

@@ -10,7 +10,7 @@ from engine.model import PRESETS, GeoGroundModel, preset_config
 
 @pytest.mark.parametrize(
     ("name", "llm_range"),
-    [("geopixel-7b-arch", (7.0e9, 8.5e9)), ("geopix-7b-arch", (6.5e9, 7.0e9)), ("demo", (1.0e8, 1.2e8))],
+    [("geopixel-7b-arch", (7.0e9, 8.5e9)), ("geopix-7b-arch", (6.5e9, 7.0e9)), ("demo", (2.0e6, 5.0e6))],
 )
 def test_presets_instantiate_on_meta_with_counts(name, llm_range):
     config = preset_config(name)

@@ -1,0 +1,7 @@
+"""Converters from published checkpoints (pickles in their authors' layouts) to our safetensors model folders."""
+
+from .geopix import convert_geopix
+from .geopixel import convert_geopixel
+from .report import ConversionError, ConversionReport
+
+__all__ = ["ConversionError", "ConversionReport", "convert_geopix", "convert_geopixel"]

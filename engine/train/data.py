@@ -1,0 +1,176 @@
+"""Training data: a deterministic, seekable stream of grounded samples and the collate that feeds ``forward``.
+
+Sample ``k`` of a stream is a pure function of ``(seed, k)``: it picks a source (a fresh synthetic scene, or a tile of
+a licence-clean real scene), a scene and one of its samples from a generator seeded by both. So the data position is
+one integer, a resumed run sees exactly the samples it would have seen, and DDP ranks shard the stream by index.
+
+Real scenes are split by columns: the left ``train_fraction`` of each scene may feed training, the rest is held out
+for evaluation. Files under ``demo/``, ``eval_only/`` or ``geopixeld_sample/`` are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.real_scenes import RESTRICTED_FOLDERS, RestrictedDataError, atlanta_buildings, naip_water, tile_scene
+from ..data.sample import GroundedSample, Scene
+from ..data.scene_text import description_sample, referring_sample, scene_samples, segment_all_sample
+from ..data.synthetic import generate_scene
+from ..data.templates import CLASS_BY_NAME
+from ..model.chat import encode
+from ..types import Turn
+
+# Folders whose files are never training data: evaluation scenes and academic-licence fixtures.
+FORBIDDEN_FOLDERS = (*RESTRICTED_FOLDERS, "geopixeld_sample")
+# Data class names that differ from a model's class names (the memory presets use shorter names).
+CLASS_ALIASES = {"airplane": "plane", "water body": "water", "tree": "vegetation", "field": "vegetation"}
+TASKS = ("segment_all", "referring", "gcg", "mixed")
+
+
+class DataConfigError(ValueError):
+    """The data section of a recipe asks for something the pipeline cannot provide."""
+
+
+def check_training_path(path: str | Path) -> Path:
+    """Refuse evaluation-only and academic-licence files before anything reads them."""
+    path = Path(path)
+    if any(part in FORBIDDEN_FOLDERS for part in path.parts):
+        raise RestrictedDataError(f"{path} is reserved for evaluation and cannot be used for training")
+    return path
+
+
+# Real scene readers by kind: the files each needs, relative to the data root.
+REAL_SCENES = {
+    "spacenet_atlanta": ("spacenet/atlanta_pan_0p5m.tif", "spacenet/atlanta_buildings.geojson"),
+    "naip_water": ("naip/naip_5m_lakes_2020.tif",),
+}
+
+
+def load_real_scene(kind: str, root: str | Path) -> Scene:
+    if kind not in REAL_SCENES:
+        raise DataConfigError(f"unknown real scene {kind!r}; known: {', '.join(REAL_SCENES)}")
+    paths = [check_training_path(Path(root) / name) for name in REAL_SCENES[kind]]
+    return atlanta_buildings(*paths) if kind == "spacenet_atlanta" else naip_water(*paths)
+
+
+def split_columns(scene: Scene, train_fraction: float, part: str) -> Scene:
+    """The training (left) or held-out (right) column band of a scene, instances cropped with it."""
+    width = scene.image.shape[1]
+    cut = int(round(width * train_fraction))
+    cols = slice(0, cut) if part == "train" else slice(cut, width)
+    instances = [type(i)(i.class_name, i.mask[:, cols].copy(), i.instance_id) for i in scene.instances]
+    instances = [i for i in instances if i.mask.any()]
+    return Scene(scene.image[:, cols].copy(), instances, scene.gsd, f"{scene.name}:{part}")
+
+
+@dataclass
+class DataConfig:
+    seed: int = 0
+    scene_size: int = 256
+    synthetic_classes: list[str] | None = None  # None: every class the generator draws
+    task: str = "mixed"  # which samples a scene yields: one task, or "mixed" (every kind scene_samples makes)
+    real_fraction: float = 0.0
+    real_scenes: list[str] = field(default_factory=list)
+    real_root: str = "../shared/data"
+    real_train_fraction: float = 0.6
+    real_tile: int = 256
+    samples_per_scene: int = 4
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise DataConfigError(f"data.task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if not 0.0 <= self.real_fraction <= 1.0:
+            raise DataConfigError(f"data.real_fraction must be within 0-1, got {self.real_fraction}")
+        if self.real_fraction > 0 and not self.real_scenes:
+            raise DataConfigError("data.real_fraction > 0 needs data.real_scenes")
+        if self.samples_per_scene < 1:
+            raise DataConfigError(f"data.samples_per_scene must be at least 1, got {self.samples_per_scene}")
+        check_training_path(self.real_root)
+
+
+class SampleStream:
+    """Indexable, endless stream of :class:`GroundedSample` (see the module docstring for determinism).
+
+    Consecutive indices share a scene (``samples_per_scene`` of them), because drawing a scene costs more than a
+    training step on one sample; the samples of one scene ask different questions about it.
+    """
+
+    def __init__(self, config: DataConfig) -> None:
+        self.config = config
+        self.real_tiles: list[Scene] = []
+        self._cache: tuple[int, list[GroundedSample]] | None = None
+        if config.real_fraction > 0:
+            for kind in config.real_scenes:
+                scene = split_columns(load_real_scene(kind, config.real_root), config.real_train_fraction, "train")
+                size = min(config.real_tile, *scene.image.shape[:2])
+                self.real_tiles += [t for t in tile_scene(scene, size, stride=size // 2) if t.instances]
+            if not self.real_tiles:
+                raise DataConfigError("the real scenes gave no tile with objects")
+
+    def scene(self, rng: np.random.Generator) -> Scene:
+        config = self.config
+        if self.real_tiles and rng.random() < config.real_fraction:
+            return self.real_tiles[int(rng.integers(len(self.real_tiles)))]
+        seed = int(rng.integers(2**31))
+        return generate_scene(seed, config.scene_size, classes=config.synthetic_classes)
+
+    def scene_samples(self, scene_index: int) -> list[GroundedSample]:
+        """The samples one scene yields (the first of up to 16 draws that yields any)."""
+        if self._cache is not None and self._cache[0] == scene_index:
+            return self._cache[1]
+        for attempt in range(16):
+            rng = np.random.default_rng([self.config.seed, scene_index, attempt])
+            samples = self._samples(self.scene(rng), rng)
+            if samples:
+                order = rng.permutation(len(samples))
+                self._cache = (scene_index, [samples[i] for i in order])
+                return self._cache[1]
+        raise DataConfigError(f"no usable sample for scene {scene_index}: check data.task and data.synthetic_classes")
+
+    def __getitem__(self, index: int) -> GroundedSample:
+        if index < 0:
+            raise IndexError(index)
+        per_scene = self.config.samples_per_scene
+        samples = self.scene_samples(index // per_scene)
+        return samples[(index % per_scene) % len(samples)]
+
+    def _samples(self, scene: Scene, rng: np.random.Generator) -> list[GroundedSample]:
+        task = self.config.task
+        if task == "mixed":
+            return scene_samples(scene, rng)
+        if task in ("referring", "gcg"):
+            sample = referring_sample(scene, rng) if task == "referring" else description_sample(scene, rng)
+            return [] if sample is None else [sample]
+        return [segment_all_sample(scene, c, rng) for c in scene.classes if c in CLASS_BY_NAME]
+
+
+def class_index(class_names: Sequence[str], name: str | None) -> int:
+    """Index of a data class in the model's class list (through :data:`CLASS_ALIASES`), -1 when absent."""
+    if name is None:
+        return -1
+    for candidate in (name, CLASS_ALIASES.get(name)):
+        if candidate in class_names:
+            return list(class_names).index(candidate)
+    return -1
+
+
+def collate(samples: Sequence[GroundedSample], tokenizer, class_names: Sequence[str]) -> dict[str, Any]:
+    """Samples -> the keyword arguments of ``GeoGroundModel.forward`` (one image and conversation each)."""
+    batch: dict[str, list] = {"images": [], "input_ids": [], "labels": [], "masks": [], "class_ids": []}
+    for sample in samples:
+        turns = [Turn("user", sample.instruction), Turn("assistant", sample.answer)]
+        ids, labels = encode(tokenizer, turns, None, add_generation_prompt=False)
+        height, width = sample.image.shape[:2]
+        masks = np.stack(sample.masks) if sample.masks else np.zeros((0, height, width), dtype=bool)
+        batch["images"].append(sample.image)
+        batch["input_ids"].append(torch.tensor(ids, dtype=torch.long))
+        batch["labels"].append(torch.tensor(labels, dtype=torch.long))
+        batch["masks"].append(torch.from_numpy(masks.astype(np.float32)))
+        batch["class_ids"].append(torch.tensor([class_index(class_names, c) for c in sample.classes], dtype=torch.long))
+    return batch

@@ -1,0 +1,277 @@
+"""The two-stage training recipe: one plain loop driven by a TOML recipe (see ``config.py``).
+
+Stage 1 teaches the grounded answers with the text loss only (projector and LLM or its LoRA adapters); stage 2
+trains text and masks together (CE 1.0 + BCE 2.0 + Dice 0.5, plus the mask predictor's class CE, as weighted in
+the model config). Each stage has its own AdamW optimizer and cosine schedule with warmup; steps accumulate
+gradients over micro-batches, clip them, and run under bf16 autocast on CUDA. Checkpoints resume exactly.
+
+    python -m engine train --recipe demo            # or: torchrun --nproc_per_node 2 -m engine train ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import get_cosine_schedule_with_warmup
+
+from ..model import GeoGroundModel, build_tokenizer, preset_config
+from .checkpoint import (
+    Progress,
+    latest_checkpoint,
+    load_model_weights,
+    load_training_state,
+    read_progress,
+    save_checkpoint,
+)
+from .config import Recipe, StageConfig
+from .data import SampleStream, collate
+from .distributed import (
+    DistContext,
+    barrier,
+    close_distributed,
+    init_distributed,
+    mean_across_ranks,
+    unwrap_model,
+    wrap_model,
+)
+from .lora import apply_lora, merge_lora, plain_name
+
+LOG = logging.getLogger(__name__)
+LOSS_KEYS = ("loss", "ce_loss", "bce_loss", "dice_loss", "class_loss")
+
+
+def build_model(recipe: Recipe):
+    """``(model, tokenizer)``: the preset with the recipe's overrides, seeded, with LoRA when enabled."""
+    config = preset_config(recipe.preset, **recipe.model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(recipe.seed)
+        model = GeoGroundModel(config)
+        if recipe.optim.gradient_checkpointing:
+            model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if recipe.lora.enabled:
+            model = apply_lora(model, recipe.lora)
+    return model, build_tokenizer(config)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the global generators (python, numpy, torch) that dropout and any sampling in a step draw from."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def set_trainable(model: torch.nn.Module, parts: list[str]) -> int:
+    """Freeze everything but the listed name prefixes (``"lora"``: the adapters); returns the trainable count."""
+    prefixes = [p for p in parts if p != "lora"]
+    count = 0
+    for name, param in model.named_parameters():
+        is_lora = "lora_" in name
+        plain = plain_name(name)
+        wanted = ("lora" in parts) if is_lora else any(plain == p or plain.startswith(p + ".") for p in prefixes)
+        param.requires_grad_(wanted)
+        count += param.numel() if wanted else 0
+    if count == 0:
+        raise ValueError(f"no parameter matches the trainable parts {parts}")
+    return count
+
+
+def _stage_batch(batch: dict, stage: StageConfig) -> dict:
+    """Stage 1 passes no masks or classes, so only the text loss is computed."""
+    if stage.losses == "text":
+        return {**batch, "masks": None, "class_ids": None}
+    return batch
+
+
+class Trainer:
+    """Holds the run's state; :meth:`run` trains all remaining steps and returns the per-step history."""
+
+    def __init__(self, recipe: Recipe, context: DistContext | None = None, log: Callable[[str], None] | None = None):
+        self.recipe = recipe
+        self.context = context or DistContext()
+        self.output = Path(recipe.output_dir)
+        self.log = log or (lambda text: LOG.info(text))
+        seed_everything(recipe.seed + self.context.rank)
+        self.model, self.tokenizer = build_model(recipe)
+        self.model.to(self.context.device)
+        self.class_names = unwrap_model(self.model).config.class_names
+        self.stream = SampleStream(recipe.data)
+        self.progress = Progress()
+
+    # --- one optimizer step ---------------------------------------------------------------------------------
+    def _micro_batch(self, micro: int) -> dict:
+        recipe, ctx = self.recipe, self.context
+        size = recipe.optim.batch_size
+        start = self.progress.data_position + (micro * ctx.world_size + ctx.rank) * size
+        return collate([self.stream[start + i] for i in range(size)], self.tokenizer, self.class_names)
+
+    def step(self, model, optimizer, scheduler, stage: StageConfig) -> dict[str, float]:
+        recipe, ctx = self.recipe, self.context
+        accum = recipe.optim.grad_accum
+        use_bf16 = recipe.optim.bf16 and ctx.device.type == "cuda"
+        totals = dict.fromkeys(LOSS_KEYS, 0.0)
+        model.train()
+        for micro in range(accum):
+            batch = _stage_batch(self._micro_batch(micro), stage)
+            sync = micro == accum - 1 or not hasattr(model, "no_sync")
+            context = model.no_sync() if not sync else _nullcontext()
+            with context, torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                out = model(**batch)
+                losses = dict(zip(LOSS_KEYS, out)) if isinstance(out, tuple) else {k: out[k] for k in LOSS_KEYS}
+                (losses["loss"] / accum).backward()
+            for key in LOSS_KEYS:
+                totals[key] += float(losses[key].detach()) / accum
+        params = [p for p in model.parameters() if p.requires_grad]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, recipe.optim.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        self.progress.data_position += recipe.optim.batch_size * accum * ctx.world_size
+        logs = mean_across_ranks(totals, ctx)
+        grad_norm = grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm
+        logs.update(grad_norm=float(grad_norm), lr=float(scheduler.get_last_lr()[0]))
+        return logs
+
+    # --- stages ---------------------------------------------------------------------------------------------
+    def _prepare_stage(self, stage: StageConfig):
+        recipe = self.recipe
+        raw = unwrap_model(self.model)
+        if recipe.strategy == "fsdp" and self.context.distributed and self.progress.global_step > 0:
+            # Sharded parameters keep the trainable set they were wrapped with: rebuild and reload instead.
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+            state = get_model_state_dict(raw, options=StateDictOptions(full_state_dict=True))
+            raw, _ = build_model(recipe)
+            raw.to(self.context.device).load_state_dict(state)
+        count = set_trainable(raw, stage.trainable)
+        model = wrap_model(raw, recipe.strategy, self.context)
+        self.model = model
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            params, lr=stage.lr, betas=recipe.optim.betas, weight_decay=recipe.optim.weight_decay
+        )
+        scheduler = get_cosine_schedule_with_warmup(optimizer, stage.warmup_steps, stage.steps)
+        self.log(f"stage {stage.name}: {count:,} trainable parameters, {stage.steps} steps, losses={stage.losses}")
+        if self.context.distributed:
+            sharded = any(hasattr(p, "full_tensor") for p in model.parameters())
+            self.log(f"{recipe.strategy} on {self.context.world_size} ranks, parameters sharded: {sharded}")
+        return model, optimizer, scheduler
+
+    def checkpoint(self, optimizer, scheduler) -> Path:
+        folder = self.output / f"checkpoint-{self.progress.global_step}"
+        save_checkpoint(folder, unwrap_model(self.model), optimizer, scheduler, self.progress, self.context.is_main)
+        barrier(self.context)
+        return folder
+
+    def resume(self, folder: Path | None = None) -> Path | None:
+        """Continue from ``folder`` (or the newest checkpoint in the output folder); None when there is none."""
+        folder = folder or latest_checkpoint(self.output)
+        if folder is None:
+            return None
+        self.progress = read_progress(folder)
+        load_model_weights(folder, self.model)
+        self._resume_from = Path(folder)
+        self.log(f"resuming from {folder} at step {self.progress.global_step}")
+        return Path(folder)
+
+    def run(self, max_steps: int | None = None) -> list[dict[str, float]]:
+        """Train until the recipe's end (or ``max_steps`` more optimizer steps); returns the whole history."""
+        recipe, progress = self.recipe, self.progress
+        resume_from = getattr(self, "_resume_from", None)
+        budget = max_steps if max_steps is not None else recipe.total_steps
+        log_path = self.output / "log.jsonl"
+        if self.context.is_main:
+            self.output.mkdir(parents=True, exist_ok=True)
+        while progress.stage < len(recipe.stages) and budget > 0:
+            stage = recipe.stages[progress.stage]
+            model, optimizer, scheduler = self._prepare_stage(stage)
+            self.optimizer, self.scheduler = optimizer, scheduler
+            if resume_from is not None:
+                mid_stage = progress.stage_step > 0
+                load_training_state(resume_from, unwrap_model(model), optimizer, scheduler, optimizer_too=mid_stage)
+                resume_from = self._resume_from = None
+            started = time.perf_counter()
+            while progress.stage_step < stage.steps and budget > 0:
+                logs = self.step(model, optimizer, scheduler, stage)
+                progress.stage_step += 1
+                progress.global_step += 1
+                budget -= 1
+                entry = {"step": progress.global_step, "stage": stage.name, **logs}
+                progress.history.append(entry)
+                if self.context.is_main:
+                    with log_path.open("a", encoding="utf-8") as handle:
+                        handle.write(json.dumps(entry) + "\n")
+                if progress.global_step % recipe.log_every == 0:
+                    rate = progress.stage_step / (time.perf_counter() - started)
+                    self.log(
+                        f"step {progress.global_step}/{recipe.total_steps} [{stage.name}] loss {logs['loss']:.4f} "
+                        f"ce {logs['ce_loss']:.4f} bce {logs['bce_loss']:.4f} dice {logs['dice_loss']:.4f} "
+                        f"lr {logs['lr']:.2e} ({rate:.2f} steps/s)"
+                    )
+                stage_done = progress.stage_step == stage.steps
+                if stage_done:
+                    progress.stage += 1
+                    progress.stage_step = 0
+                if recipe.save_every and progress.global_step % recipe.save_every == 0:
+                    self.checkpoint(optimizer, scheduler)
+                if stage_done:
+                    break
+        return progress.history
+
+    def finished(self) -> bool:
+        return self.progress.stage >= len(self.recipe.stages)
+
+    def export(self, folder: str | Path | None = None) -> Path | None:
+        """Save the trained model (LoRA merged) as a model folder ``Engine.load`` reads; rank 0 writes."""
+        folder = Path(folder or self.recipe.export_dir or self.output / "model")
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        state = get_model_state_dict(unwrap_model(self.model), options=options)
+        if not self.context.is_main:
+            return None
+        model, _ = build_model(self.recipe)
+        model.load_state_dict(state)
+        model = merge_lora(model)
+        dtype = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+        if self.recipe.export_dtype not in dtype:
+            raise ValueError(f"export_dtype must be one of {', '.join(dtype)}")
+        model = model.to(dtype[self.recipe.export_dtype])
+        model.config.dtype = self.recipe.export_dtype
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+        return folder
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def train(recipe: Recipe, resume: bool = False, export: bool = True, log=None) -> list[dict[str, float]]:
+    """Run a whole recipe in this process (or this ``torchrun`` rank); returns the per-step history."""
+    context = init_distributed()
+    try:
+        trainer = Trainer(recipe, context, log)
+        if resume:
+            trainer.resume()
+        history = trainer.run()
+        if trainer.finished():
+            save_every = recipe.save_every
+            if not save_every or trainer.progress.global_step % save_every:
+                trainer.checkpoint(trainer.optimizer, trainer.scheduler)
+            if export:
+                trainer.export()
+        return history
+    finally:
+        close_distributed()

@@ -1,0 +1,59 @@
+"""The shipped demo model works: it loads by name and segments the tanks of a freshly generated synthetic scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.data.synthetic import generate_scene
+from engine.eval.metrics import mask_iou
+from engine.registry import PRETRAINED_DIR
+
+DEMO = PRETRAINED_DIR / "demo"
+# A modest bar: the union of the answer's masks against the union of the tanks, mean over a few scenes.
+MIN_MEAN_IOU = 0.3
+
+
+@pytest.fixture(scope="module")
+def demo_engine():
+    if not (DEMO / "model.safetensors").is_file():
+        pytest.skip(
+            f"the demo weights are not installed in {DEMO} (train them with: python -m engine train --recipe demo)"
+        )
+    from engine.api import Engine
+
+    return Engine.load("demo", device="cpu")
+
+
+def test_shipped_weights_fit_the_size_budget():
+    if not DEMO.is_dir():
+        pytest.skip(f"the demo weights are not installed in {DEMO}")
+    total = sum(path.stat().st_size for path in DEMO.rglob("*") if path.is_file())
+    assert total < 20 * 1024 * 1024
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in DEMO.iterdir()}
+
+
+def test_demo_model_loads_by_name_and_answers_in_the_grounded_format(demo_engine):
+    scene = generate_scene(7_000_000_000, 256, gsd=1.0)
+    reply = demo_engine.chat(scene.image, "Segment all storage tanks.", max_new_tokens=300)
+    assert reply.raw_text.endswith(".") and ("[SEG]" in reply.raw_text) == bool(reply.segments)
+    assert all(s.mask.shape == scene.image.shape[:2] for s in reply.segments)
+
+
+# The shipped weights do not reach the bar yet (docs/MODEL_CARD_demo.md: the CPU training budget was too small for
+# the mask side). strict=True: once retrained weights pass, this marker fails the run and must be removed.
+@pytest.mark.xfail(strict=True, reason="the shipped demo model's masks are below the bar; see docs/MODEL_CARD_demo.md")
+def test_demo_model_segments_tanks_in_new_synthetic_scenes(demo_engine):
+    ious = []
+    seed = 7_000_000_000  # far from the seeds training draws (below 2**31)
+    while len(ious) < 3:
+        scene = generate_scene(seed, 256, gsd=1.0)
+        seed += 1
+        tanks = scene.of_class("storage tank")
+        if not tanks:
+            continue
+        reply = demo_engine.chat(scene.image, "Segment all storage tanks.", max_new_tokens=300)
+        assert reply.segments, f"no mask for {scene.name}: {reply.raw_text!r}"
+        predicted = np.logical_or.reduce([s.mask for s in reply.segments])
+        ious.append(mask_iou(predicted, np.logical_or.reduce([t.mask for t in tanks])))
+    assert float(np.mean(ious)) > MIN_MEAN_IOU, ious

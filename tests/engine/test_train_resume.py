@@ -1,0 +1,42 @@
+"""Checkpoints resume exactly: N steps straight equal N/2 steps, a checkpoint, a fresh trainer resuming, N/2 steps."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.train.config import load_recipe
+from engine.train.recipe import Trainer
+
+
+def _recipe(tmp_path, **top):
+    return load_recipe("tiny", {"output_dir": str(tmp_path / "run"), "export_dir": str(tmp_path / "model"), **top})
+
+
+def _state(trainer) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+
+
+def test_resume_is_exact(tmp_path):
+    # 3 steps straight == 2 steps + checkpoint + a new Trainer resuming + 1 step; the cut falls mid joint stage.
+    straight = Trainer(_recipe(tmp_path / "a", save_every=0))
+    history = straight.run()
+    first = Trainer(_recipe(tmp_path / "b", save_every=2))
+    first.run(max_steps=2)
+    assert (tmp_path / "b" / "run" / "checkpoint-2").is_dir()
+    resumed = Trainer(_recipe(tmp_path / "b", save_every=2))
+    assert resumed.resume() is not None
+    assert resumed.progress.global_step == 2 and resumed.progress.stage_step == 1
+    resumed_history = resumed.run()
+    assert [e["loss"] for e in resumed_history] == [e["loss"] for e in history]
+    expected, got = _state(straight), _state(resumed)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        assert torch.equal(expected[name], got[name]), name
+
+
+def test_resume_needs_a_matching_checkpoint(tmp_path):
+    trainer = Trainer(_recipe(tmp_path))
+    assert trainer.resume() is None  # nothing saved yet: a fresh start
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        trainer.resume(tmp_path)
