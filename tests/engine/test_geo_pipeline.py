@@ -275,6 +275,14 @@ def test_existing_output_append_and_refusals(utm_tif, tmp_path):
         write_result(result, tmp_path / "no" / "such" / "dir.gpkg")
 
 
+def test_output_under_a_file_is_a_clear_error(utm_tif, tmp_path):
+    """Unwritable for anyone, root included: the 'folder' is a regular file."""
+    (tmp_path / "report.txt").write_text("not a folder")
+    with pytest.raises(OutputError):
+        write_result(segment_raster(utm_tif, "discs", ThresholdDouble()), tmp_path / "report.txt" / "out.gpkg")
+    assert (tmp_path / "report.txt").read_text() == "not a folder"
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")
 def test_unwritable_folder(utm_tif, tmp_path):
     folder = tmp_path / "locked"
