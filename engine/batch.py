@@ -45,6 +45,7 @@ from .cli import (
     add_whole_arguments,
     load_checked,
     print_warnings,
+    raster_options,
 )
 
 OUTPUT_NAME = "batch.gpkg"
@@ -194,13 +195,7 @@ def run_shard(jobs: Sequence[Job], args: argparse.Namespace, engine: Any, parts:
                         args.instruction,
                         engine,
                         window=job.window,
-                        whole=args.whole,
-                        tile_size=args.tile_size,
-                        overlap=args.overlap,
-                        max_size=args.max_size,
-                        target_gsd=args.gsd,
-                        bands=args.bands,
-                        model_name=args.model,
+                        **raster_options(args),
                     )
                 print_warnings(caught)
                 write_result(result, part_path, overwrite=True, layer="features")

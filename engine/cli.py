@@ -99,6 +99,19 @@ def add_area_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def raster_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The segment_raster keywords shared by ``segment`` and ``batch`` (see add_whole_arguments)."""
+    return {
+        "whole": args.whole,
+        "tile_size": args.tile_size,
+        "overlap": args.overlap,
+        "max_size": args.max_size,
+        "target_gsd": args.gsd,
+        "bands": args.bands,
+        "model_name": args.model,
+    }
+
+
 def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of whole-raster (tiled) and single-view reads, shared by ``segment`` and ``batch``."""
     parser.add_argument(
@@ -147,14 +160,8 @@ def _run_segment(args: argparse.Namespace, engine_factory: EngineFactory) -> int
                 engine,
                 window=args.window,
                 bbox=args.bbox,
-                whole=args.whole,
-                tile_size=args.tile_size,
-                overlap=args.overlap,
-                max_size=args.max_size,
-                target_gsd=args.gsd,
-                bands=args.bands,
-                model_name=args.model,
                 on_progress=progress,
+                **raster_options(args),
             )
     finally:
         if progress is not None:
