@@ -4,47 +4,52 @@
   <context>
     <name>GeoGround</name>
     <message>
-      <location filename="../plugin/controller.py" line="91" />
+      <location filename="../plugin/controller.py" line="100" />
       <source>Still working on the previous instruction; press Stop to cancel it.</source>
       <translation>Le traitement de l’instruction précédente est en cours ; appuyez sur Arrêter pour l’annuler.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="98" />
+      <location filename="../plugin/controller.py" line="107" />
       <source>Select a raster layer first.</source>
       <translation>Sélectionnez d’abord une couche raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="168" />
+      <location filename="../plugin/controller.py" line="179" />
       <source>That result layer is no longer in the project.</source>
       <translation>Cette couche de résultats n’est plus dans le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="181" />
+      <location filename="../plugin/controller.py" line="192" />
       <source>Export GeoGround results</source>
       <translation>Exporter les résultats GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="181" />
+      <location filename="../plugin/controller.py" line="192" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="114" />
+      <location filename="../plugin/controller.py" line="124" />
       <source>GeoGround: {}</source>
       <translation>GeoGround : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="160" />
+      <location filename="../plugin/controller.py" line="171" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>{} objet(s) dans la couche « {} » ({}).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="191" />
+      <location filename="../plugin/controller.py" line="202" />
       <source>Exported to {}.</source>
       <translation>Exporté vers {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="95" />
+      <location filename="../plugin/controller.py" line="228" />
+      <source>Results moved beside the project: {}.</source>
+      <translation>Résultats déplacés à côté du projet : {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="104" />
       <source>Cannot run: missing Python packages {}.</source>
       <translation>Exécution impossible : paquets Python manquants {}.</translation>
     </message>
@@ -374,42 +379,47 @@
       <translation>Modèle : un nom, un dossier local ou un identifiant du hub Hugging Face</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <source>Where the model runs</source>
+      <translation>Où le modèle s’exécute</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="61" />
       <source>Export…</source>
       <translation>Exporter…</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <location filename="../plugin/ui/chat_dock.py" line="62" />
       <source>Export result layers and the conversation to a GeoPackage</source>
       <translation>Exporter les couches de résultats et la conversation vers un GeoPackage</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="79" />
+      <location filename="../plugin/ui/chat_dock.py" line="84" />
       <source>e.g. Segment all storage tanks</source>
       <translation>p. ex. Segment all storage tanks</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="81" />
+      <location filename="../plugin/ui/chat_dock.py" line="86" />
       <source>Send</source>
       <translation>Envoyer</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="83" />
+      <location filename="../plugin/ui/chat_dock.py" line="88" />
       <source>Stop</source>
       <translation>Arrêter</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="162" />
+      <location filename="../plugin/ui/chat_dock.py" line="179" />
       <source>You</source>
       <translation>Vous</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="97" />
+      <location filename="../plugin/ui/chat_dock.py" line="102" />
       <source>Type an instruction first, for example “Segment all buildings”.</source>
       <translation>Saisissez d’abord une instruction, par exemple « Segment all buildings ».</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="100" />
+      <location filename="../plugin/ui/chat_dock.py" line="105" />
       <source>Add or select a raster layer first.</source>
       <translation>Ajoutez ou sélectionnez d’abord une couche raster.</translation>
     </message>

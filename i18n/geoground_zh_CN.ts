@@ -4,47 +4,52 @@
   <context>
     <name>GeoGround</name>
     <message>
-      <location filename="../plugin/controller.py" line="91" />
+      <location filename="../plugin/controller.py" line="100" />
       <source>Still working on the previous instruction; press Stop to cancel it.</source>
       <translation>仍在处理上一条指令；按“停止”可取消。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="98" />
+      <location filename="../plugin/controller.py" line="107" />
       <source>Select a raster layer first.</source>
       <translation>请先选择一个栅格图层。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="168" />
+      <location filename="../plugin/controller.py" line="179" />
       <source>That result layer is no longer in the project.</source>
       <translation>该结果图层已不在项目中。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="181" />
+      <location filename="../plugin/controller.py" line="192" />
       <source>Export GeoGround results</source>
       <translation>导出 GeoGround 结果</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="181" />
+      <location filename="../plugin/controller.py" line="192" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="114" />
+      <location filename="../plugin/controller.py" line="124" />
       <source>GeoGround: {}</source>
       <translation>GeoGround：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="160" />
+      <location filename="../plugin/controller.py" line="171" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>图层“{1}”中有 {0} 个对象（{2}）。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="191" />
+      <location filename="../plugin/controller.py" line="202" />
       <source>Exported to {}.</source>
       <translation>已导出到 {}。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="95" />
+      <location filename="../plugin/controller.py" line="228" />
+      <source>Results moved beside the project: {}.</source>
+      <translation>结果已移至项目旁：{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="104" />
       <source>Cannot run: missing Python packages {}.</source>
       <translation>无法运行：缺少 Python 包 {}。</translation>
     </message>
@@ -374,42 +379,47 @@
       <translation>模型：名称、本地文件夹或 Hugging Face Hub ID</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <source>Where the model runs</source>
+      <translation>模型运行的设备</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="61" />
       <source>Export…</source>
       <translation>导出…</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <location filename="../plugin/ui/chat_dock.py" line="62" />
       <source>Export result layers and the conversation to a GeoPackage</source>
       <translation>将结果图层和对话导出为 GeoPackage</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="79" />
+      <location filename="../plugin/ui/chat_dock.py" line="84" />
       <source>e.g. Segment all storage tanks</source>
       <translation>例如：Segment all storage tanks</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="81" />
+      <location filename="../plugin/ui/chat_dock.py" line="86" />
       <source>Send</source>
       <translation>发送</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="83" />
+      <location filename="../plugin/ui/chat_dock.py" line="88" />
       <source>Stop</source>
       <translation>停止</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="162" />
+      <location filename="../plugin/ui/chat_dock.py" line="179" />
       <source>You</source>
       <translation>你</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="97" />
+      <location filename="../plugin/ui/chat_dock.py" line="102" />
       <source>Type an instruction first, for example “Segment all buildings”.</source>
       <translation>请先输入指令，例如“Segment all buildings”。</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="100" />
+      <location filename="../plugin/ui/chat_dock.py" line="105" />
       <source>Add or select a raster layer first.</source>
       <translation>请先添加或选择一个栅格图层。</translation>
     </message>

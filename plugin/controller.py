@@ -45,13 +45,18 @@ class Job:
     layer_name: str
 
 
+def unsaved_results_gpkg() -> Path:
+    """Where results go while the project has no file yet (moved beside the project when it is saved)."""
+    return Path(tempfile.gettempdir()) / "geoground" / ("unsaved_project" + RESULTS_SUFFIX)
+
+
 def results_gpkg(project: QgsProject | None = None) -> Path:
     """Beside the project file when it is saved; otherwise a file in the temporary folder."""
     project = project or QgsProject.instance()
     if project.fileName():
         path = Path(project.fileName())
         return path.with_name(path.stem + RESULTS_SUFFIX)
-    return Path(tempfile.gettempdir()) / "geoground" / ("unsaved_project" + RESULTS_SUFFIX)
+    return unsaved_results_gpkg()
 
 
 def run_job(job: Job, task: EngineTask):
@@ -85,6 +90,10 @@ class ChatController(QObject):
         dock.stop_requested.connect(self.stop)
         dock.phrase_clicked.connect(self.select_phrase)
         dock.export_requested.connect(self.export)
+        project = QgsProject.instance()
+        project.readProject.connect(self.load_history)
+        project.cleared.connect(self._forget_history)
+        project.projectSaved.connect(self.keep_unsaved_results)
 
     def submit(self, layer: QgsRasterLayer, instruction: str) -> None:
         if self.task is not None:
@@ -108,6 +117,7 @@ class ChatController(QObject):
             extent = map_extent_to_layer(canvas.extent(), canvas.mapSettings().destinationCrs(), layer)
         settings = Settings.load()
         settings.default_model = self.dock.model or settings.default_model
+        settings.device = self.dock.device or settings.device
         job = Job(source, extent, instruction, settings, layer.name())
         self._record("user", instruction, "")
         self.task = EngineTask(
@@ -128,6 +138,7 @@ class ChatController(QObject):
     def shutdown(self) -> None:
         """Cancel any running task and drop the model (plugin unload)."""
         self.stop()
+        self.shutdown_signals()
         ENGINES.clear()
 
     def _finished(self, job: Job, result, error: str | None) -> None:
@@ -190,6 +201,43 @@ class ChatController(QObject):
             return None
         self.dock.show_notice(tr("Exported to {}.").format(written))
         return written
+
+    def load_history(self, *_args) -> None:
+        """Show the conversation stored with the project's results (called when a project is opened)."""
+        self.turns = read_conversation(results_gpkg())
+        self.dock.show_history(self.turns)
+
+    def _forget_history(self) -> None:
+        self.turns = []
+        self.dock.show_history([])
+
+    def keep_unsaved_results(self) -> None:
+        """Once an unsaved project gets a file, move results from the temporary GeoPackage beside it."""
+        temporary = unsaved_results_gpkg()
+        layers = [layer for layer in result_layers() if layer.source().startswith(str(temporary))]
+        if not layers:
+            return
+        destination = results_gpkg()
+        try:
+            export_results(layers, self.turns, destination)
+        except OSError as exc:
+            self.dock.show_notice(str(exc))
+            return
+        for layer in layers:
+            layer.setDataSource(f"{destination}|layername={layer.name()}", layer.name(), "ogr")
+        self.dock.show_notice(tr("Results moved beside the project: {}.").format(destination))
+
+    def shutdown_signals(self) -> None:
+        project = QgsProject.instance()
+        for signal, slot in (
+            (project.readProject, self.load_history),
+            (project.cleared, self._forget_history),
+            (project.projectSaved, self.keep_unsaved_results),
+        ):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):
+                pass
 
     def _record(self, role: str, text: str, layer: str) -> None:
         if not self.turns:

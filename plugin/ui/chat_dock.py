@@ -21,7 +21,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..i18n import tr
-from ..settings import MODEL_CHOICES, Settings
+from ..settings import DEVICE_CHOICES, MODEL_CHOICES, Settings
 
 DOCK_OBJECT_NAME = "GeoGroundChatDock"
 
@@ -54,11 +54,16 @@ class ChatDock(QDockWidget):
         self.model_combo.setToolTip(tr("Model: a name, a local folder or a Hugging Face hub id"))
         default_model = Settings.load().default_model
         self.model_combo.addItems(list(dict.fromkeys([default_model, *MODEL_CHOICES])))
+        self.device_combo = QComboBox(body)
+        self.device_combo.setToolTip(tr("Where the model runs"))
+        self.device_combo.addItems(list(DEVICE_CHOICES))
+        self.device_combo.setCurrentText(Settings.load().device)
         self.export_button = QPushButton(tr("Export…"), body)
         self.export_button.setToolTip(tr("Export result layers and the conversation to a GeoPackage"))
         self.export_button.clicked.connect(self.export_requested)
         options.addWidget(self.scope_combo)
         options.addWidget(self.model_combo, 1)
+        options.addWidget(self.device_combo)
         options.addWidget(self.export_button)
         layout.addLayout(options)
 
@@ -128,6 +133,18 @@ class ChatDock(QDockWidget):
     @property
     def model(self) -> str:
         return self.model_combo.currentText().strip()
+
+    @property
+    def device(self) -> str:
+        return self.device_combo.currentText()
+
+    def show_history(self, turns: list[dict]) -> None:
+        """Replace the view with a stored conversation (the one kept in the project's results GeoPackage)."""
+        self._blocks.clear()
+        self._streaming = None
+        for turn in turns:
+            self._blocks.append(self._message_html(turn["role"], html.escape(str(turn["text"] or ""))))
+        self._render()
 
     def end_answer(
         self, text: str | None = None, colors: dict[str, str] | None = None, summary: str = "", layer_id: str = ""

@@ -70,7 +70,9 @@ def controller(qgis_iface):
     from geoground.plugin.ui.chat_dock import ChatDock
 
     dock = ChatDock(qgis_iface.mainWindow())
-    yield ChatController(qgis_iface, dock)
+    controller = ChatController(qgis_iface, dock)
+    yield controller
+    controller.shutdown()
     dock.deleteLater()
 
 
@@ -258,6 +260,27 @@ def test_results_survive_saving_and_reopening_the_project(scene, controller, use
     assert project.write()
     project.clear()
     assert result_layers() == []
+    assert controller.dock.conversation.toPlainText() == ""
     assert project.read(str(folder / "project.qgz"))
     [reopened] = result_layers()
     assert reopened.featureCount() == len(DISCS)
+    history = controller.dock.conversation.toPlainText()  # the conversation came back from the GeoPackage
+    assert "Segment all discs" in history and "Found discs." in history
+
+
+def test_results_of_an_unsaved_project_move_beside_it_on_save(scene, controller, use_model, monkeypatch, tmp_path):
+    from geoground.plugin import controller as controller_module
+
+    layer, folder = scene
+    temporary = tmp_path / "tmp" / "unsaved_project_geoground.gpkg"
+    monkeypatch.setattr(controller_module, "unsaved_results_gpkg", lambda: temporary)
+    project = QgsProject.instance()
+    project.setFileName("")
+    use_model(StreamingDouble())
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    [result] = result_layers()
+    assert result.source().startswith(str(temporary))
+    assert project.write(str(folder / "saved.qgz"))
+    assert result.source().startswith(str(folder / "saved_geoground.gpkg"))
+    assert result.isValid() and result.featureCount() == len(DISCS)
