@@ -14,7 +14,7 @@ VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 SYSTEM_PYTHON=/usr/bin/python3
 PACKAGE=geoground
-DEBIAN_PACKAGES=(python3-qgis qgis-providers qgis-common python3-venv xvfb qttools5-dev-tools default-jre-headless)
+DEBIAN_PACKAGES=(python3-qgis qgis-providers qgis-common qgis python3-venv xvfb qttools5-dev-tools default-jre-headless)
 
 log() { printf '\033[1m[build]\033[0m %s\n' "$*"; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -23,7 +23,8 @@ system_qgis_ok() { [ -x "$SYSTEM_PYTHON" ] && "$SYSTEM_PYTHON" -c "import qgis.c
 
 install_system_packages() {
   if system_qgis_ok && "$SYSTEM_PYTHON" -c "import venv, ensurepip" >/dev/null 2>&1 \
-      && command -v xvfb-run >/dev/null && command -v lrelease >/dev/null && command -v java >/dev/null; then
+      && command -v xvfb-run >/dev/null && command -v lrelease >/dev/null && command -v java >/dev/null \
+      && command -v qgis_process >/dev/null; then
     return
   fi
   if [ "$(id -u)" != 0 ]; then

@@ -41,15 +41,20 @@ class GeoGroundPlugin:
         self.options_factory = None
         self.controller = None
 
-    def initGui(self) -> None:  # noqa: N802 - QGIS API name
+    def initProcessing(self) -> None:  # noqa: N802 - QGIS API name; qgis_process calls only this
         activate_private_site()  # packages installed earlier by the plugin itself
+        if self.provider is None:
+            from .processing.provider import GeoGroundProvider
+
+            self.provider = GeoGroundProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self) -> None:  # noqa: N802 - QGIS API name
         from .controller import ChatController
-        from .processing.provider import GeoGroundProvider
         from .settings import SettingsPageFactory
         from .ui.chat_dock import ChatDock
 
-        self.provider = GeoGroundProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        self.initProcessing()
         self.options_factory = SettingsPageFactory()
         self.iface.registerOptionsWidgetFactory(self.options_factory)
 

@@ -4,12 +4,35 @@ The raster-independent parts (:mod:`.vectorize`, :mod:`.measure`, :mod:`.merge`,
 affine transforms and CRS definitions, so callers that read pixels another way (the QGIS plugin) reuse them as is.
 """
 
+import importlib
+
 from .errors import EngineError, GeoError, NoCRSWarning, OutputError, RasterError, SegmentationCancelled
-from .measure import Measurer, area_perimeter
-from .merge import Instance, Piece, TileMerger
-from .pipeline import ChatModel, Feature, SegmentationResult, segment_raster, write_result
-from .tiles import Tile, single_tile, tile_grid
-from .vectorize import apply_transform, mask_to_polygons
+
+# Loaded on first use (PEP 562), so importing the package stays light; see the note in .pipeline on pyproj/pyogrio.
+_LAZY = {
+    "Measurer": ".measure",
+    "area_perimeter": ".measure",
+    "Instance": ".merge",
+    "Piece": ".merge",
+    "TileMerger": ".merge",
+    "ChatModel": ".pipeline",
+    "Feature": ".pipeline",
+    "SegmentationResult": ".pipeline",
+    "segment_raster": ".pipeline",
+    "write_result": ".pipeline",
+    "Tile": ".tiles",
+    "single_tile": ".tiles",
+    "tile_grid": ".tiles",
+    "apply_transform": ".vectorize",
+    "mask_to_polygons": ".vectorize",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ChatModel",

@@ -11,17 +11,25 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyproj
 import shapely
-from pyproj import CRS, Geod, Transformer
+
+if TYPE_CHECKING:
+    from pyproj import CRS, Geod, Transformer
+
+# pyproj is imported only when a CRS is actually measured: a Measurer without CRS (the QGIS plugin's case, which
+# measures with QGIS's own geodesy) must not load pyproj's bundled PROJ into QGIS's process.
 
 
 def to_crs(crs: object) -> CRS | None:
     """A pyproj CRS from WKT, "EPSG:n", an EPSG int, a rasterio CRS or a pyproj CRS; None stays None."""
     if crs is None or crs == "":
         return None
+    import pyproj
+    from pyproj import CRS
+
     if isinstance(crs, CRS):
         return crs
     if hasattr(crs, "to_wkt"):
@@ -49,6 +57,8 @@ class Measurer:
         elif self.crs.is_projected and _is_mercator(self.crs):
             self.method = "geodesic"
             self._geod = self.crs.get_geod()
+            from pyproj import Transformer
+
             self._to_geographic = Transformer.from_crs(self.crs, self.crs.geodetic_crs, always_xy=True)
         elif self.crs.is_projected:
             self.method = "planar"

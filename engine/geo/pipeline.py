@@ -19,24 +19,28 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import rasterio
 import shapely
 from affine import Affine
-from pyogrio.raw import read
 from rasterio.windows import Window
 
 from ..imagery import ImageryError, to_rgb8
 from ..types import Cancelled, Reply, Turn
 from .errors import EngineError, RasterError, SegmentationCancelled
-from .gpkg import CONVERSATION_TABLE, Table, VectorLayer, layer_names, unique_layer_name, write_geopackage
-from .measure import Measurer
 from .merge import Instance, Piece, TileMerger
 from .raster import global_limits, open_raster, pixel_size, plan_bands, read_rgb, read_scale, resolve_region
 from .tiles import Tile, single_tile, tile_grid
 from .vectorize import apply_transform, mask_to_polygons, simplify_polygonal
+
+if TYPE_CHECKING:
+    from .measure import Measurer
+
+# pyproj and pyogrio (imported by .measure and .gpkg) are loaded only where they are used: they bundle their own
+# PROJ/GDAL, and merely loading them into QGIS's process makes qgis_process crash at exit. The QGIS plugin uses
+# segment_view(measure=False) and QGIS's own writer, so it never loads them.
 
 # GDAL block cache while segmenting, in MB (see _bounded_block_cache).
 BLOCK_CACHE_MB = 256
@@ -135,6 +139,8 @@ def segment_raster(
         crs_wkt = dataset.crs.to_wkt() if dataset.crs is not None else None
         transform = dataset.transform
         merger = TileMerger(tiles, min_iou=merge_iou)
+        from .measure import Measurer
+
         measurer = Measurer(crs_wkt)
         finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2)
         texts: list[str] = []
@@ -214,6 +220,8 @@ def segment_view(
     tile = single_tile(Window(0, 0, width, height))
     reply = _ask(engine, rgb, instruction, chat_options)
     merger = TileMerger([tile])
+    from .measure import Measurer
+
     finish = _Finisher(transform, Measurer(crs_wkt if measure else None), simplify_px, min_area_px)
     finish.extend(merger.add(tile, _pieces(reply, tile, valid)))
     finish.extend(merger.flush())
@@ -241,6 +249,8 @@ def write_result(
 ) -> str:
     """Write the features as a new layer (named after the instruction unless ``layer``) and the conversation turns as
     rows of the ``conversation`` table; atomic (see :mod:`.gpkg`). Returns the layer name."""
+    from .gpkg import CONVERSATION_TABLE, Table, VectorLayer, layer_names, unique_layer_name, write_geopackage
+
     taken = layer_names(gpkg_path) if append and os.path.exists(gpkg_path) else []
     name = layer or unique_layer_name(result.instruction, taken)
     features = result.features
@@ -338,6 +348,10 @@ def _reply_text(texts: list[str], features: list, tiles: int) -> str:
 
 
 def _next_turn_index(gpkg_path: str | os.PathLike) -> int:
+    from pyogrio.raw import read
+
+    from .gpkg import CONVERSATION_TABLE, layer_names
+
     if CONVERSATION_TABLE not in layer_names(gpkg_path):
         return 0
     _, _, _, columns = read(os.fspath(gpkg_path), layer=CONVERSATION_TABLE, columns=["turn"])
