@@ -1,8 +1,9 @@
 """Instructions and grounded answers built from a scene's instance masks (synthetic or real).
 
 Three kinds, matching what the engine must do: a referring expression with one target mask, "segment all X" with
-one ``<p> X </p> [SEG]`` per instance, and a grounded description where one phrase may cover several instances (its
-mask is then their union).
+one ``<p> Xs </p> [SEG]`` grounding the union of the class's instances, and a grounded description where one phrase
+per class covers all its instances (its mask is again their union). Instances are recovered from a union mask as its
+connected regions, which the geo pipeline does anyway when it turns a mask into polygons.
 """
 
 from __future__ import annotations
@@ -41,16 +42,6 @@ def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
     return options[int(rng.integers(len(options)))]
 
 
-def _reading_order(instances: Sequence[Instance]) -> list[Instance]:
-    """Top-to-bottom, then left-to-right by centroid, so answers list objects in a learnable order."""
-
-    def key(inst: Instance) -> tuple[float, float]:
-        rows, cols = np.nonzero(inst.mask)
-        return (round(float(rows.mean()) / 8), float(cols.mean()))
-
-    return sorted(instances, key=key)
-
-
 def position_word(mask: np.ndarray) -> str:
     """'in the top left', 'in the centre'... from the mask centroid by thirds of the image."""
     rows, cols = np.nonzero(mask)
@@ -59,25 +50,32 @@ def position_word(mask: np.ndarray) -> str:
 
 
 def segment_all_sample(scene: Scene, class_name: str, rng: np.random.Generator) -> GroundedSample:
-    """'Segment all storage tanks' -> one grounded phrase and mask per tank (an empty list when there are none)."""
+    """'Segment all storage tanks' -> one grounded phrase whose mask is the union of every tank (none when absent).
+
+    One [SEG] per class, as GeoPixel grounds a multi-target phrase: n identical "<p> tank </p> [SEG]" would give n
+    near-identical [SEG] states that must each decode a different instance, which a mask decoder cannot learn.
+    """
     cls = CLASS_BY_NAME[class_name]
     objects = _pick(rng, cls.all_plurals)
     obj = cls.all_singulars[cls.all_plurals.index(objects)]
     instruction = _pick(rng, SEGMENT_ALL_INSTRUCTIONS).format(objects=objects, object=obj)
-    instances = _reading_order(scene.of_class(class_name))
-    listing = _join([grounded(cls.name) for _ in instances])
+    instances = scene.of_class(class_name)
+    masks, classes = [], []
     if not instances:
         answer = _pick(rng, SEGMENT_ALL_ANSWERS_NONE).format(objects=cls.plural)
-    elif len(instances) == 1:
-        answer = _pick(rng, SEGMENT_ALL_ANSWERS_ONE).format(object=cls.name, list=listing)
     else:
-        answer = _pick(rng, SEGMENT_ALL_ANSWERS_MANY).format(count=len(instances), objects=cls.plural, list=listing)
+        masks, classes = [np.logical_or.reduce([inst.mask for inst in instances])], [class_name]
+        if len(instances) == 1:
+            answer = _pick(rng, SEGMENT_ALL_ANSWERS_ONE).format(object=cls.name, list=grounded(cls.name))
+        else:
+            listing = grounded(cls.plural)
+            answer = _pick(rng, SEGMENT_ALL_ANSWERS_MANY).format(count=len(instances), objects=cls.plural, list=listing)
     return GroundedSample(
         image=scene.image,
         instruction=instruction,
         answer=answer,
-        masks=[inst.mask for inst in instances],
-        classes=[class_name] * len(instances),
+        masks=masks,
+        classes=classes,
         sample_id=f"{scene.name}:all:{class_name}",
         task="segment_all",
     )

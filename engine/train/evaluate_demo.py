@@ -4,9 +4,14 @@
 
 - held-out synthetic scenes (seeds no training run draws from): "segment all X" for storage tanks, buildings, ships
   and airplanes. ``miou`` is the mean over scenes of the IoU between the union of predicted masks and the union of
-  ground-truth masks of the class (the semantic IoU of the answer); ``instance_recall@0.5`` counts ground-truth
-  instances matched one-to-one by a predicted mask with IoU >= 0.5; ``count_exact`` compares the number of [SEG].
-- the held-out (right) column bands of SpaceNet Atlanta (buildings) and NAIP (water) in 256 px tiles, same metrics.
+  ground-truth masks of the class (the semantic IoU of the answer). The model grounds all instances of a class with
+  one [SEG], so predicted instances are the 4-connected regions of the predicted masks (of at least
+  ``MIN_COMPONENT_PX`` pixels), as the geo pipeline makes one polygon per region: ``instance_recall@0.5`` and
+  ``instance_precision@0.5`` count regions matched one-to-one to ground-truth instances with IoU >= 0.5,
+  ``count_exact`` compares the number of regions with the number of instances. ``recall_ceiling@0.5`` is the
+  recall a perfect union mask would get (touching instances merge into one region and cannot all be matched).
+- the held-out (right) column bands of SpaceNet Atlanta (buildings) and NAIP (water) in 256 px tiles that contain
+  the class, same metrics.
 - the tank-farm scene (an evaluation image: never trained on): polygons from ``segment_raster`` drawn to PNG.
 - the class-wise memory ablation: teacher-forced mask IoU by object size for two models (memory on/off).
 """
@@ -29,6 +34,7 @@ from ..data.scene_text import segment_all_sample
 from ..data.synthetic import generate_scene
 from ..data.templates import CLASS_BY_NAME
 from ..eval.metrics import greedy_pairs, iou_matrix, mask_iou
+from ..geo.vectorize import mask_to_polygons
 from .data import collate, load_real_scene, split_columns
 
 TARGET_CLASSES = ("storage tank", "building", "ship", "airplane")
@@ -36,20 +42,46 @@ TARGET_CLASSES = ("storage tank", "building", "ship", "airplane")
 # so a clash is possible in principle but vanishingly rare (and it would only repeat one scene).
 HELD_OUT_SEED = 3_000_000_000
 SIZE_BINS = ((0, 64), (64, 256), (256, 1024), (1024, 10**9))  # object area in pixels
+# Regions smaller than this are dropped, as segment_view / segment_raster drop them (their min_area_px default).
+MIN_COMPONENT_PX = 4
+
+
+def connected_regions(mask: np.ndarray, min_pixels: int = MIN_COMPONENT_PX) -> list[np.ndarray]:
+    """The 4-connected regions of a bool mask as separate masks, traced by the same code that makes the polygons."""
+    from rasterio import features
+
+    polygons = mask_to_polygons(mask, min_area_px=min_pixels)
+    if not polygons:
+        return []
+    shapes = ((polygon, k + 1) for k, polygon in enumerate(polygons))
+    labels = features.rasterize(shapes, out_shape=mask.shape, dtype="int32")
+    return [labels == k + 1 for k in range(len(polygons))]
+
+
+def matched_ious(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> list[float]:
+    """Per ground-truth instance, the IoU of the predicted region paired with it one-to-one (0 when unpaired)."""
+    ious = [0.0] * len(truth)
+    for _, j, iou in greedy_pairs(iou_matrix(list(pred), list(truth))):
+        ious[j] = iou
+    return ious
 
 
 def score_answer(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray], shape: tuple[int, int]) -> dict[str, float]:
-    """Union IoU, instances matched at IoU >= 0.5, and whether the instance count is right, for one answer."""
+    """Union IoU, regions matched to instances at IoU >= 0.5, and whether the region count is right, for one answer."""
     empty = np.zeros(shape, dtype=bool)
     union_pred = np.logical_or.reduce(list(pred)) if len(pred) else empty
     union_truth = np.logical_or.reduce(list(truth)) if len(truth) else empty
-    matched = sum(1 for _, _, iou in greedy_pairs(iou_matrix(list(pred), list(truth))) if iou >= 0.5)
+    regions = connected_regions(union_pred)
+    matched = sum(1 for iou in matched_ious(regions, truth) if iou >= 0.5)
+    reachable = sum(1 for iou in matched_ious(connected_regions(union_truth), truth) if iou >= 0.5)
     return {
         "iou": mask_iou(union_pred, union_truth),
         "matched": float(matched),
+        "reachable": float(reachable),
         "instances": float(len(truth)),
-        "predicted": float(len(pred)),
-        "count_exact": float(len(pred) == len(truth)),
+        "predicted": float(len(regions)),
+        "segs": float(len(pred)),
+        "count_exact": float(len(regions) == len(truth)),
     }
 
 
@@ -57,13 +89,19 @@ def _summarise(rows: list[dict[str, float]]) -> dict[str, float]:
     if not rows:
         return {"scenes": 0}
     instances = sum(r["instances"] for r in rows)
+    predicted = sum(r["predicted"] for r in rows)
+    matched = sum(r["matched"] for r in rows)
     return {
         "scenes": len(rows),
         "miou": float(np.mean([r["iou"] for r in rows])),
-        "instance_recall@0.5": sum(r["matched"] for r in rows) / instances if instances else float("nan"),
+        "instance_recall@0.5": matched / instances if instances else float("nan"),
+        "instance_precision@0.5": matched / predicted if predicted else float("nan"),
+        "recall_ceiling@0.5": sum(r["reachable"] for r in rows) / instances if instances else float("nan"),
         "instances": int(instances),
-        "predicted": int(sum(r["predicted"] for r in rows)),
+        "predicted": int(predicted),
+        "segs": int(sum(r["segs"] for r in rows)),
         "count_exact": float(np.mean([r["count_exact"] for r in rows])),
+        "answered_none": float(np.mean([r["segs"] == 0 for r in rows])),
     }
 
 
@@ -102,6 +140,8 @@ def evaluate_real(engine, root: str | Path, tile: int = 256) -> dict[str, Any]:
         rows = []
         for part in tile_scene(scene, size, stride=size):
             truth = [inst.mask for inst in part.of_class(class_name)]
+            if not truth:  # mIoU is over scenes that contain the class, as for the synthetic scenes
+                continue
             instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
             rows.append(score_answer(_answer(engine, part.image, instruction), truth, part.image.shape[:2]))
         results[kind] = _summarise(rows)
@@ -125,7 +165,8 @@ def teacher_forced_ious(model, tokenizer, scenes: list[Scene]) -> list[tuple[int
     """(object area, mask IoU) per instance, the model fed the ground-truth "segment all" answer.
 
     Feeding the reference answer takes text generation out of the comparison: both models get the same [SEG]
-    positions, so the numbers isolate the mask side, where the memory acts.
+    positions, so the numbers isolate the mask side, where the memory acts. The answer's one mask covers all
+    instances, so its regions are paired one-to-one with the instances (an unpaired instance scores 0).
     """
     rng = np.random.default_rng(0)
     out = []
@@ -138,9 +179,10 @@ def teacher_forced_ious(model, tokenizer, scenes: list[Scene]) -> list[tuple[int
             result = model(images=batch["images"], input_ids=batch["input_ids"])
             if result.masks is None:
                 continue
-            for n, truth in enumerate(sample.masks):
-                pred = (result.masks.logits_at(n, truth.shape) > 0).numpy()
-                out.append((int(truth.sum()), mask_iou(pred, truth)))
+            truth = [inst.mask for inst in scene.of_class(class_name)]
+            pred = (result.masks.logits_at(0, truth[0].shape) > 0).numpy()
+            ious = matched_ious(connected_regions(pred), truth)
+            out.extend((int(mask.sum()), iou) for mask, iou in zip(truth, ious, strict=True))
     return out
 
 

@@ -60,15 +60,26 @@ def test_free_text_and_dataset_labels_map_to_classes():
     assert class_for_label("ground-track-field") is None  # not a crop field
 
 
-def test_segment_all_lists_every_instance_once_in_reading_order():
+def test_segment_all_grounds_one_phrase_to_the_union_of_the_instances():
     low = _disk((40, 40), 30, 10, 3)
     high = _disk((40, 40), 5, 30, 3)
-    scene = _scene(("storage tank", low), ("ship", _disk((40, 40), 20, 20, 2)), ("storage tank", high))
+    ship = _disk((40, 40), 20, 20, 2)
+    scene = _scene(("storage tank", low), ("ship", ship), ("storage tank", high))
     sample = segment_all_sample(scene, "storage tank", np.random.default_rng(0))
     assert sample.task == "segment_all"
-    assert seg_phrases(sample.answer) == ["storage tank", "storage tank"]
-    assert [m.tobytes() for m in sample.masks] == [high.tobytes(), low.tobytes()]  # top one first
-    assert sample.classes == ["storage tank", "storage tank"]
+    assert seg_phrases(sample.answer) == ["storage tanks"] and count_seg(sample.answer) == 1
+    assert " 2 storage tanks: <p> storage tanks </p> [SEG]." in sample.answer
+    assert len(sample.masks) == 1 and np.array_equal(sample.masks[0], low | high)
+    assert not (sample.masks[0] & ship).any()
+    assert sample.classes == ["storage tank"]
+
+
+def test_segment_all_of_a_single_instance_uses_the_singular():
+    ship = _disk((40, 40), 20, 20, 2)
+    scene = _scene(("ship", ship), ("storage tank", _disk((40, 40), 5, 5, 3)))
+    sample = segment_all_sample(scene, "ship", np.random.default_rng(3))
+    assert seg_phrases(sample.answer) == ["ship"]
+    assert len(sample.masks) == 1 and np.array_equal(sample.masks[0], ship)
 
 
 def test_segment_all_of_an_absent_class_has_no_masks():

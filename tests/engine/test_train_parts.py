@@ -25,11 +25,14 @@ def tiny():
 
 
 def test_shipped_recipes_parse_into_two_stages():
-    for name in ("demo", "tiny"):
+    for name in ("demo", "demo_union", "tiny"):
         recipe = load_recipe(name)
         assert [s.losses for s in recipe.stages] == ["text", "joint"]
         assert recipe.total_steps == sum(s.steps for s in recipe.stages)
     assert load_recipe("demo").export_dir == "engine/pretrained/demo"
+    # A candidate run must not overwrite the shipped weights; it keeps the demo run's seed and data.
+    union, demo = load_recipe("demo_union"), load_recipe("demo")
+    assert union.export_dir.startswith("runs/") and (union.seed, union.data) == (demo.seed, demo.data)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,62 @@
+"""The demo evaluation's instance metrics: one union mask per answer, split into regions like the polygons."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.train.evaluate_demo import connected_regions, matched_ious, score_answer
+
+
+def _box(r0, r1, c0, c1, shape=(32, 32)):
+    mask = np.zeros(shape, dtype=bool)
+    mask[r0:r1, c0:c1] = True
+    return mask
+
+
+def test_regions_are_4_connected_and_cover_the_mask():
+    ring = _box(2, 12, 2, 12) & ~_box(5, 9, 5, 9)  # one region with a hole
+    inside = _box(6, 8, 6, 8)  # in the hole: a separate region
+    diagonal = _box(20, 23, 20, 23) | _box(23, 26, 23, 26)  # touching corners only: two regions
+    speck = _box(30, 31, 0, 2)  # 2 px: dropped like the pipeline drops it
+    regions = connected_regions(ring | inside | diagonal | speck)
+    assert len(regions) == 5 - 1
+    assert sorted(int(r.sum()) for r in regions) == sorted([int(ring.sum()), 4, 9, 9])
+    assert sum(int(r.sum()) for r in regions) == int((ring | inside | diagonal).sum())  # disjoint
+    assert np.array_equal(np.logical_or.reduce(regions), ring | inside | diagonal)
+    assert connected_regions(np.zeros((8, 8), bool)) == []
+
+
+def test_one_union_mask_is_scored_instance_by_instance():
+    a, b, c = _box(0, 6, 0, 6), _box(10, 16, 10, 16), _box(20, 26, 0, 6)
+    # One [SEG] covering a exactly and a third of b; c is missed; a false alarm elsewhere.
+    pred = a | _box(10, 16, 10, 12) | _box(28, 32, 28, 32)
+    row = score_answer([pred], [a, b, c], (32, 32))
+    assert row["segs"] == 1 and row["predicted"] == 3 and row["instances"] == 3
+    assert matched_ious(connected_regions(pred), [a, b, c]) == [1.0, 1 / 3, 0.0]
+    assert row["matched"] == 1 and row["reachable"] == 3 and row["count_exact"] == 1.0
+    assert row["iou"] == (36 + 12) / (36 + 12 + 16 + 36 + 24)
+
+
+def test_touching_instances_cap_the_reachable_recall():
+    # Three tanks in a row touching each other: a perfect union is one region, a third of each tank.
+    row_of_three = [_box(0, 8, 8 * k, 8 * k + 8) for k in range(3)]
+    row = score_answer([np.logical_or.reduce(row_of_three)], row_of_three, (32, 32))
+    assert row["iou"] == 1.0 and row["predicted"] == 1
+    assert row["reachable"] == 0 and row["matched"] == 0 and row["count_exact"] == 0.0
+
+
+def test_teacher_forced_ious_give_one_score_per_instance():
+    import torch
+
+    from engine.data.synthetic import generate_scene
+    from engine.model import GeoGroundModel, build_tokenizer, preset_config
+    from engine.train.evaluate_demo import TARGET_CLASSES, teacher_forced_ious
+
+    config = preset_config("tiny")
+    torch.manual_seed(0)
+    model = GeoGroundModel(config).eval()
+    scene = generate_scene(5, 96, gsd=1.0)
+    instances = [inst for inst in scene.instances if inst.class_name in TARGET_CLASSES]
+    pairs = teacher_forced_ious(model, build_tokenizer(config), [scene])
+    assert sorted(area for area, _ in pairs) == sorted(inst.area for inst in instances)
+    assert all(0.0 <= iou <= 1.0 for _, iou in pairs)
