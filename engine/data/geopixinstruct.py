@@ -3,7 +3,7 @@
 Each record is ``{image_id, image_path, instances: [{bbox, category, category_id, description, instance_id,
 mask: {counts, size: [h, w]}}]}``; a file holds a JSON list of records or one record per line (JSON Lines).
 Every instance becomes a referring sample (its description is the expression). With ``segment_all=True`` every
-category that maps onto the project's vocabulary also yields a "segment all" sample with one mask per instance.
+category that maps onto the project's vocabulary also yields a "segment all" sample on the union of its instances.
 """
 
 from __future__ import annotations
