@@ -29,7 +29,7 @@ from .raster_view import RasterSource, map_extent_to_layer, snapshot
 from .result_layers import phrase_color, read_conversation, write_conversation, write_polygons
 from .segmentation import ENGINES, result_rows, segment_source
 from .settings import Settings
-from .tasks import Cancelled, EngineTask
+from .tasks import EngineTask
 
 RESULTS_SUFFIX = "_geoground.gpkg"
 
@@ -61,20 +61,15 @@ def results_gpkg(project: QgsProject | None = None) -> Path:
 
 def run_job(job: Job, task: EngineTask):
     """Worker-thread part: read the view and ask the engine (see segmentation.segment_source)."""
-    from ..engine.types import Cancelled as EngineCancelled
-
-    try:
-        return segment_source(
-            job.source,
-            job.extent,
-            job.instruction,
-            job.settings,
-            report=task.report,
-            on_text=task.stream,
-            should_stop=task.isCanceled,
-        )
-    except EngineCancelled as exc:
-        raise Cancelled from exc
+    return segment_source(
+        job.source,
+        job.extent,
+        job.instruction,
+        job.settings,
+        report=task.report,
+        on_text=task.stream,
+        should_stop=task.isCanceled,
+    )
 
 
 class ChatController(QObject):

@@ -14,6 +14,7 @@ from typing import Any
 from qgis.core import Qgis, QgsMessageLog, QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
+from ..engine.types import Cancelled  # raised by jobs and by the engine's should_stop checks alike
 from .i18n import tr
 
 LOG_TAG = "GeoGround"
@@ -22,10 +23,6 @@ Job = Callable[["EngineTask"], Any]
 
 
 _ALIVE: set[EngineTask] = set()  # Python keeps running tasks alive until finished(); callers need not hold them
-
-
-class Cancelled(Exception):
-    """Raised by a job (or by the engine through should_stop) when the user pressed Stop."""
 
 
 class EngineTask(QgsTask):

@@ -12,7 +12,7 @@ samples works as well as the full dataset tree.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +73,6 @@ class GeoPixelDDataset(Sequence[GroundedSample]):
         return GroundedSample(
             image=image, instruction=instruction, answer=answer, masks=masks, sample_id=sample_id, task="gcg"
         )
-
-    def __iter__(self) -> Iterator[GroundedSample]:
-        for index in range(len(self)):
-            yield self[index]
 
     def resolve(self, relative: str) -> Path:
         """The local file for a path named in the dataset: under ``root``, else by name next to the index."""

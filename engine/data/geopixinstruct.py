@@ -9,7 +9,7 @@ category that maps onto the project's vocabulary also yields a "segment all" sam
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +80,6 @@ class GeoPixInstructDataset(Sequence[GroundedSample]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-    def __iter__(self) -> Iterator[GroundedSample]:
-        for index in range(len(self)):
-            yield self[index]
 
     def __getitem__(self, index: int) -> GroundedSample:  # type: ignore[override]
         position, kind, key = self._items[index]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import pickle  # noqa: S403 - restricted to builtin containers below
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +93,6 @@ class RRSISDDataset(Sequence[GroundedSample]):
 
     def __len__(self) -> int:
         return len(self._items)
-
-    def __iter__(self) -> Iterator[GroundedSample]:
-        for index in range(len(self)):
-            yield self[index]
 
     def __getitem__(self, index: int) -> GroundedSample:  # type: ignore[override]
         ref, sentence, k = self._items[index]

@@ -324,7 +324,8 @@ def _ask(engine: ChatModel, image: np.ndarray, instruction: str, chat_options: d
         raise
     except Exception as exc:
         raise EngineError(f"the model failed: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(reply, Reply):
+    # Checked by shape, not class: a plugin reload in QGIS can leave two copies of engine.types alive.
+    if not (isinstance(getattr(reply, "text", None), str) and isinstance(getattr(reply, "segments", None), list)):
         raise EngineError(f"the model returned {type(reply).__name__}, expected a Reply")
     for segment in reply.segments:
         if segment.mask.shape != image.shape[:2]:

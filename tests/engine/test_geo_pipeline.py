@@ -252,8 +252,15 @@ def test_progress_cancel_and_engine_failures(utm_tif):
 
     with pytest.raises(EngineError, match="out of memory"):
         segment_raster(utm_tif, "discs", Broken())
+
+    class NotAReply:
+        def chat(self, image, conversation):
+            return "a plain string"
+
     with pytest.raises(EngineError, match="mask"):
         segment_raster(utm_tif, "discs", WrongSize())
+    with pytest.raises(EngineError, match="expected a Reply"):
+        segment_raster(utm_tif, "discs", NotAReply())
     with pytest.raises(ValueError, match="empty"):
         segment_raster(utm_tif, "  ", ThresholdDouble())
 

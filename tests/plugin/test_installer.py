@@ -82,3 +82,18 @@ def test_a_failing_install_reports_pip_s_message(tmp_path, qgis_app):
         time.sleep(0.05)
     ok, message = outcome[0]
     assert not ok and "pip failed" in message and "no-such-package-anywhere" in message.lower()
+
+
+def test_checked_packages_match_the_engine_requirements():
+    """The plugin's missing-package check and requirements/engine.txt name the same packages."""
+    import re
+
+    from geoground.plugin.dependencies import ENGINE_DEPENDENCIES
+
+    lines = (Path(__file__).resolve().parents[2] / "requirements" / "engine.txt").read_text().splitlines()
+    required = {re.split(r"[<>=!\s]", line.strip(), maxsplit=1)[0].lower() for line in lines}
+    required.discard("")
+    required = {name for name in required if not name.startswith("#")}
+    assert set(ENGINE_DEPENDENCIES.values()) <= required
+    # packages only the engine's own dependencies pull in, not checked at plugin load
+    assert required - set(ENGINE_DEPENDENCIES.values()) <= {"attrs", "jinja2", "tqdm"}
