@@ -25,6 +25,7 @@ from .templates import (
     REFER_SMALLEST,
     REFERRING_ANSWERS,
     REFERRING_INSTRUCTIONS,
+    SEGMENT_ALL_ANSWERS_GROUNDED,
     SEGMENT_ALL_ANSWERS_MANY,
     SEGMENT_ALL_ANSWERS_NONE,
     SEGMENT_ALL_ANSWERS_ONE,
@@ -32,6 +33,8 @@ from .templates import (
     count_phrase,
 )
 
+# Answer styles of "segment all" samples (see segment_all_sample).
+SEGMENT_ALL_STYLES = ("counted", "grounded")
 # A superlative is only used when the winner beats the runner-up clearly: by this area ratio...
 _AREA_MARGIN = 1.25
 # ...or, for "closest to an edge", by this many pixels.
@@ -49,27 +52,38 @@ def position_word(mask: np.ndarray) -> str:
     return POSITION_WORDS[(min(2, int(3 * rows.mean() / h)), min(2, int(3 * cols.mean() / w)))]
 
 
-def segment_all_sample(scene: Scene, class_name: str, rng: np.random.Generator) -> GroundedSample:
-    """'Segment all storage tanks' -> one grounded phrase whose mask is the union of every tank (none when absent).
+def segment_all_sample(
+    scene: Scene, class_name: str, rng: np.random.Generator, style: str = "counted"
+) -> GroundedSample:
+    """'Segment all storage tanks' -> one grounded phrase whose mask is the union of every tank.
 
     One [SEG] per class, as GeoPixel grounds a multi-target phrase: n identical "<p> tank </p> [SEG]" would give n
     near-identical [SEG] states that must each decode a different instance, which a mask decoder cannot learn.
+
+    ``style`` "counted" says how many there are ("There are 7 storage tanks: ...", or none in words when absent).
+    "grounded" always answers with the grounded phrase and leaves the count and the absence to the mask (empty
+    when absent): a small model can learn where objects are long before it can count them from its image tokens.
     """
+    if style not in SEGMENT_ALL_STYLES:
+        raise ValueError(f"segment-all answer style must be one of {', '.join(SEGMENT_ALL_STYLES)}, got {style!r}")
     cls = CLASS_BY_NAME[class_name]
     objects = _pick(rng, cls.all_plurals)
     obj = cls.all_singulars[cls.all_plurals.index(objects)]
     instruction = _pick(rng, SEGMENT_ALL_INSTRUCTIONS).format(objects=objects, object=obj)
     instances = scene.of_class(class_name)
-    masks, classes = [], []
-    if not instances:
+    union = np.zeros(scene.image.shape[:2], dtype=bool)
+    for inst in instances:
+        union |= inst.mask
+    masks, classes = ([union], [class_name]) if instances or style == "grounded" else ([], [])
+    if style == "grounded":
+        answer = _pick(rng, SEGMENT_ALL_ANSWERS_GROUNDED).format(objects=cls.plural, list=grounded(cls.plural))
+    elif not instances:
         answer = _pick(rng, SEGMENT_ALL_ANSWERS_NONE).format(objects=cls.plural)
+    elif len(instances) == 1:
+        answer = _pick(rng, SEGMENT_ALL_ANSWERS_ONE).format(object=cls.name, list=grounded(cls.name))
     else:
-        masks, classes = [np.logical_or.reduce([inst.mask for inst in instances])], [class_name]
-        if len(instances) == 1:
-            answer = _pick(rng, SEGMENT_ALL_ANSWERS_ONE).format(object=cls.name, list=grounded(cls.name))
-        else:
-            listing = grounded(cls.plural)
-            answer = _pick(rng, SEGMENT_ALL_ANSWERS_MANY).format(count=len(instances), objects=cls.plural, list=listing)
+        listing = grounded(cls.plural)
+        answer = _pick(rng, SEGMENT_ALL_ANSWERS_MANY).format(count=len(instances), objects=cls.plural, list=listing)
     return GroundedSample(
         image=scene.image,
         instruction=instruction,
@@ -161,13 +175,13 @@ def description_sample(scene: Scene, rng: np.random.Generator) -> GroundedSample
     )
 
 
-def scene_samples(scene: Scene, rng: np.random.Generator) -> list[GroundedSample]:
+def scene_samples(scene: Scene, rng: np.random.Generator, style: str = "counted") -> list[GroundedSample]:
     """A description, one referring sample and one "segment all" sample per class present (plus one absent class)."""
     samples = [s for s in (description_sample(scene, rng), referring_sample(scene, rng)) if s is not None]
-    samples += [segment_all_sample(scene, c, rng) for c in scene.classes if c in CLASS_BY_NAME]
+    samples += [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in CLASS_BY_NAME]
     absent = [c for c in CLASS_BY_NAME if c not in scene.classes]
     if absent:
-        samples.append(segment_all_sample(scene, absent[int(rng.integers(len(absent)))], rng))
+        samples.append(segment_all_sample(scene, absent[int(rng.integers(len(absent)))], rng, style))
     return samples
 
 

@@ -78,6 +78,12 @@ SEGMENT_ALL_ANSWERS_NONE: tuple[str, ...] = (
     "There are no {objects} in this image.",
     "I cannot find any {objects} here.",
 )
+# The "grounded" answer style: no count and no "none" in the text; the mask says where (and whether) they are.
+SEGMENT_ALL_ANSWERS_GROUNDED: tuple[str, ...] = (
+    "Sure, {list}.",
+    "Here is the segmentation of the {objects}: {list}.",
+    "The {objects} are marked: {list}.",
+)
 
 # GeoPixel's referring prompt, used by RRSIS-D-style data; {expression} is the referring expression.
 REFERRING_INSTRUCTIONS: tuple[str, ...] = (

@@ -237,7 +237,11 @@ class GeoGroundModel(PreTrainedModel):
         return GeoGroundOutput(loss, ce, bce, dice, cls, logits, seg_states, prediction)
 
     def _mask_losses(self, prediction: MaskPrediction, masks: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """BCE (mean over pixels) and Dice per mask at the original resolution, averaged over masks."""
+        """BCE (mean over pixels) and Dice per mask at the original resolution, averaged over masks.
+
+        An empty target (a class asked for but absent) takes BCE only: its Dice is 1 whatever the prediction, a
+        constant that would only hide the Dice of the real masks in the logs.
+        """
         expected = sum(int(m.shape[0]) for m in masks)
         if expected != prediction.iou.shape[0]:
             raise ValueError(f"{prediction.iou.shape[0]} [SEG] tokens but {expected} ground-truth masks")
@@ -247,8 +251,10 @@ class GeoGroundModel(PreTrainedModel):
             target = target.to(prediction.low_res_logits.device, torch.float32)
             logits = prediction.logits_at(n, tuple(target.shape))
             bce_terms.append(F.binary_cross_entropy_with_logits(logits, target))
-            dice_terms.append(dice_loss(logits, target))
-        return torch.stack(bce_terms).mean(), torch.stack(dice_terms).mean()
+            if bool(target.any()):
+                dice_terms.append(dice_loss(logits, target))
+        bce = torch.stack(bce_terms).mean()
+        return bce, torch.stack(dice_terms).mean() if dice_terms else bce * 0.0
 
 
 class _PartialLoRADecoder:

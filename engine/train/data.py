@@ -20,7 +20,13 @@ import torch
 
 from ..data.real_scenes import RESTRICTED_FOLDERS, RestrictedDataError, atlanta_buildings, naip_water, tile_scene
 from ..data.sample import GroundedSample, Scene
-from ..data.scene_text import description_sample, referring_sample, scene_samples, segment_all_sample
+from ..data.scene_text import (
+    SEGMENT_ALL_STYLES,
+    description_sample,
+    referring_sample,
+    scene_samples,
+    segment_all_sample,
+)
 from ..data.synthetic import generate_scene
 from ..data.templates import CLASS_BY_NAME
 from ..model.chat import encode
@@ -81,6 +87,7 @@ class DataConfig:
     real_train_fraction: float = 0.6
     real_tile: int = 256
     samples_per_scene: int = 4
+    segment_all_style: str = "counted"  # "counted" or "grounded": see engine.data.scene_text.segment_all_sample
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -91,6 +98,10 @@ class DataConfig:
             raise DataConfigError("data.real_fraction > 0 needs data.real_scenes")
         if self.samples_per_scene < 1:
             raise DataConfigError(f"data.samples_per_scene must be at least 1, got {self.samples_per_scene}")
+        if self.segment_all_style not in SEGMENT_ALL_STYLES:
+            raise DataConfigError(
+                f"data.segment_all_style must be one of {', '.join(SEGMENT_ALL_STYLES)}, got {self.segment_all_style!r}"
+            )
         check_training_path(self.real_root)
 
 
@@ -141,13 +152,13 @@ class SampleStream:
         return samples[(index % per_scene) % len(samples)]
 
     def _samples(self, scene: Scene, rng: np.random.Generator) -> list[GroundedSample]:
-        task = self.config.task
+        task, style = self.config.task, self.config.segment_all_style
         if task == "mixed":
-            return scene_samples(scene, rng)
+            return scene_samples(scene, rng, style)
         if task in ("referring", "gcg"):
             sample = referring_sample(scene, rng) if task == "referring" else description_sample(scene, rng)
             return [] if sample is None else [sample]
-        return [segment_all_sample(scene, c, rng) for c in scene.classes if c in CLASS_BY_NAME]
+        return [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in CLASS_BY_NAME]
 
 
 def class_index(class_names: Sequence[str], name: str | None) -> int:

@@ -89,6 +89,22 @@ def test_segment_all_of_an_absent_class_has_no_masks():
     assert "airplanes" in sample.answer
 
 
+def test_grounded_style_always_grounds_the_class_and_leaves_absence_to_an_empty_mask():
+    low, high = _disk((40, 40), 30, 10, 3), _disk((40, 40), 5, 30, 3)
+    ship = _disk((40, 40), 20, 20, 2)
+    scene = _scene(("storage tank", low), ("ship", ship), ("storage tank", high))
+    present = segment_all_sample(scene, "storage tank", np.random.default_rng(0), style="grounded")
+    assert seg_phrases(present.answer) == ["storage tanks"] and count_seg(present.answer) == 1
+    assert not any(ch.isdigit() for ch in present.answer) and " no " not in present.answer
+    assert np.array_equal(present.masks[0], low | high) and present.classes == ["storage tank"]
+    absent = segment_all_sample(scene, "airplane", np.random.default_rng(1), style="grounded")
+    assert seg_phrases(absent.answer) == ["airplanes"] and count_seg(absent.answer) == 1
+    assert len(absent.masks) == 1 and absent.masks[0].shape == (40, 40) and not absent.masks[0].any()
+    assert absent.classes == ["airplane"]
+    with pytest.raises(ValueError, match="answer style"):
+        segment_all_sample(scene, "ship", np.random.default_rng(0), style="terse")
+
+
 def test_description_phrase_covering_several_instances_grounds_their_union():
     a, b = _disk((40, 40), 8, 8, 3), _disk((40, 40), 30, 30, 4)
     road = np.zeros((40, 40), bool)

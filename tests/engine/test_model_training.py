@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from engine.model import GeoGroundModel, build_tokenizer, encode, preset_config
 from engine.model.chat import IGNORE_INDEX
+from engine.model.modeling import dice_loss
 from engine.types import Turn
 
 ANSWER = "The <p> tank </p> [SEG] is next to the <p> ship </p> [SEG]."
@@ -67,6 +69,31 @@ def test_forward_backward_with_all_losses(tiny):
     ):
         grads = [p.grad for n, p in model.named_parameters() if n.startswith(part) and p.grad is not None]
         assert grads and any(g.abs().sum() > 0 for g in grads), part
+
+
+def test_an_empty_target_mask_is_learned_through_bce_and_left_out_of_dice(tiny):
+    model, tokenizer = tiny
+    image, ids, labels, masks = _sample(tokenizer)
+    empty_second = masks.clone()
+    empty_second[1] = 0
+    kwargs = {"images": [image], "input_ids": [ids], "labels": [labels]}
+    both = model(**kwargs, masks=[masks])
+    one = model(**kwargs, masks=[empty_second])
+    first_only = model(**kwargs, masks=[masks[:1].repeat(2, 1, 1)])
+    # Dice averages over the non-empty target only; BCE still sees the empty one (and differs from the full case).
+    torch.testing.assert_close(one.dice_loss, dice_loss(both.masks.logits_at(0, masks.shape[1:]), masks[0]))
+    torch.testing.assert_close(first_only.dice_loss, one.dice_loss)
+    size = masks.shape[1:]
+    expected_bce = torch.stack(
+        [F.binary_cross_entropy_with_logits(one.masks.logits_at(n, size), empty_second[n]) for n in range(2)]
+    ).mean()
+    torch.testing.assert_close(one.bce_loss, expected_bce)
+    none = model(**kwargs, masks=[torch.zeros_like(masks)])
+    assert float(none.dice_loss) == 0.0 and float(none.bce_loss) > 0
+    model.zero_grad()
+    none.loss.backward()
+    decoder_grads = [p.grad for n, p in model.named_parameters() if n.startswith("mask_predictor.decoder")]
+    assert any(g is not None and bool(g.abs().sum() > 0) for g in decoder_grads)
 
 
 def test_labels_cover_only_the_answer(tiny):

@@ -30,9 +30,13 @@ def test_shipped_recipes_parse_into_two_stages():
         assert [s.losses for s in recipe.stages] == ["text", "joint"]
         assert recipe.total_steps == sum(s.steps for s in recipe.stages)
     assert load_recipe("demo").export_dir == "engine/pretrained/demo"
-    # A candidate run must not overwrite the shipped weights; it keeps the demo run's seed and data.
+    # The earlier candidate run must not overwrite the shipped weights; it differs from the demo run by the
+    # segment-all answer style only (and the schedule).
     union, demo = load_recipe("demo_union"), load_recipe("demo")
-    assert union.export_dir.startswith("runs/") and (union.seed, union.data) == (demo.seed, demo.data)
+    assert union.export_dir.startswith("runs/") and union.seed == demo.seed
+    assert (union.data.segment_all_style, demo.data.segment_all_style) == ("counted", "grounded")
+    union.data.segment_all_style = "grounded"
+    assert union.data == demo.data
 
 
 @pytest.mark.parametrize(
@@ -44,6 +48,7 @@ def test_shipped_recipes_parse_into_two_stages():
         ({"stages": [{"name": "s", "steps": 1, "lr": 1e-3, "trainable": ["lora"]}]}, "\\[lora\\] enabled is false"),
         ({"stages": [{"name": "s", "steps": 1, "lr": 1e-3, "trainable": ["llm"], "losses": "x"}]}, "losses must"),
         ({"data": {"task": "captions"}}, "data.task must be one of"),
+        ({"data": {"segment_all_style": "terse"}}, "data.segment_all_style must be one of"),
     ],
 )
 def test_bad_recipes_are_clear_errors(change, message):
