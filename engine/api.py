@@ -148,36 +148,80 @@ class Engine:
         if not conversation.awaiting_answer:
             raise EmptyPromptError("the conversation has no new question: call conversation.ask(text) first")
         with _oom_guard():
-            return self._answer(conversation, max_new_tokens, on_text, should_stop, do_sample, temperature, top_p, seed)
+            options = (max_new_tokens, on_text, should_stop, do_sample, temperature, top_p, seed)
+            return self._answer([conversation], *options)[0]
+
+    def chat_batch(
+        self,
+        images: list[np.ndarray],
+        question: str,
+        *,
+        batch_size: int = 4,
+        max_new_tokens: int = 256,
+        should_stop: Callable[[], bool] | None = None,
+        nodata: float | None = None,
+    ) -> list[Reply]:
+        """The same question about several images (the tiles of one raster), decoded ``batch_size`` at a time.
+
+        Each reply is the one ``chat(image, question)`` gives (greedy decoding; images whose prompts differ in
+        length go in separate batches). Raises :class:`Cancelled` when ``should_stop()`` returns True.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        question = check_prompt(question)
+        conversations = [self.new_conversation(image, nodata=nodata) for image in images]
+        for conversation in conversations:
+            conversation.turns.append(Turn("user", question))
+        replies: list[Reply] = []
+        with _oom_guard():
+            for start in range(0, len(conversations), batch_size):
+                chunk = conversations[start : start + batch_size]
+                replies += self._answer(chunk, max_new_tokens, None, should_stop, False, 1.0, 1.0, None)
+        return replies
 
     @torch.inference_mode()
-    def _answer(self, conversation, max_new_tokens, on_text, should_stop, do_sample, temperature, top_p, seed):
-        from .model.generation import generate
-        from .model.grounded_text import parse_grounded
+    def _answer(self, conversations, max_new_tokens, on_text, should_stop, do_sample, temperature, top_p, seed):
+        """Replies to the last question of each conversation; rows of equal prompt length are decoded together."""
+        from .model.generation import generate_batch
 
         model = self.model
-        if conversation.features is None:
-            conversation.features = model.encode_image(conversation.image)
-        features = conversation.features
         template = template_for(model.config)
-        ids, _ = encode(self.tokenizer, conversation.turns, conversation.system, True, template)
-        text_embeds = model.embed_tokens(torch.tensor(ids, device=self.device))
-        embeds = torch.cat([features.tokens, text_embeds])[None]
-        with model.image_prefix(features):  # image-only LoRA (GeoPixel) applies to these leading positions
-            result = generate(
-                model,
-                self.tokenizer,
-                embeds,
-                max_new_tokens=max_new_tokens,
-                do_sample=do_sample,
-                temperature=temperature,
-                top_p=top_p,
-                seed=seed,
-                on_text=on_text,
-                should_stop=should_stop,
-            )
-        if result.finish_reason == "cancelled":
+        embeds = []
+        for conversation in conversations:
+            if conversation.features is None:
+                conversation.features = model.encode_image(conversation.image)
+            ids, _ = encode(self.tokenizer, conversation.turns, conversation.system, True, template)
+            text_embeds = model.embed_tokens(torch.tensor(ids, device=self.device))
+            embeds.append(torch.cat([conversation.features.tokens, text_embeds]))
+        groups: dict[int, list[int]] = {}
+        for index, row in enumerate(embeds):
+            groups.setdefault(row.shape[0], []).append(index)
+        results: dict[int, object] = {}
+        for members in groups.values():
+            with model.image_prefix([conversations[i].features for i in members]):  # image-only LoRA (GeoPixel)
+                outputs = generate_batch(
+                    model,
+                    self.tokenizer,
+                    torch.stack([embeds[i] for i in members]),
+                    max_new_tokens=max_new_tokens,
+                    do_sample=do_sample,
+                    temperature=temperature,
+                    top_p=top_p,
+                    seed=seed,
+                    on_text=on_text,
+                    should_stop=should_stop,
+                )
+            results.update(zip(members, outputs, strict=True))
+        if any(result.finish_reason == "cancelled" for result in results.values()):
             raise Cancelled("generation was cancelled")
+        replies = []
+        for index, conversation in enumerate(conversations):
+            replies.append(self._reply(conversation, results[index]))
+        return replies
+
+    def _reply(self, conversation: Conversation, result) -> Reply:
+        from .model.grounded_text import parse_grounded
+
         grounded = parse_grounded(result.text)
         segments = self._segments(conversation, result.seg_states, grounded.phrases)
         conversation.turns.append(Turn("assistant", result.text))

@@ -105,11 +105,19 @@ def raster_options(args: argparse.Namespace) -> dict[str, Any]:
         "whole": args.whole,
         "tile_size": args.tile_size,
         "overlap": args.overlap,
+        "batch_size": args.tile_batch,
         "max_size": args.max_size,
         "target_gsd": args.gsd,
         "bands": args.bands,
         "model_name": args.model,
     }
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +130,13 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tile-size", type=int, default=1024, help="tile side in pixels for --whole (default 1024)")
     parser.add_argument("--overlap", type=int, default=128, help="tile overlap in pixels for --whole (default 128)")
+    parser.add_argument(
+        "--tile-batch",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="tiles decoded together for --whole (default 4; lower it if the GPU runs out of memory)",
+    )
     parser.add_argument("--max-size", type=int, default=2048, help="longest side of a single view (default 2048)")
     parser.add_argument("--gsd", type=float, help="resample to this ground pixel size (raster CRS units)")
     parser.add_argument("--bands", nargs="+", type=int, help="1 (grey) or 3 (R G B) band numbers, 1-based")

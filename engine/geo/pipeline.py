@@ -9,7 +9,8 @@ Three ways to look at a raster:
   on its longer side: a coarse view, fast, for large objects;
 * ``window=`` / ``bbox=``: that region, at native resolution (or ``target_gsd``) unless larger than ``max_size``;
 * ``whole=True``: the raster (or the window/bbox) at native resolution (or ``target_gsd``) in overlapping tiles,
-  processed one at a time, merged seam-free (see :mod:`.merge`); memory does not grow with the raster.
+  ``batch_size`` tiles decoded together when the model offers ``chat_batch``, merged seam-free (see :mod:`.merge`);
+  memory grows with the batch, not with the raster.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def segment_raster(
     simplify_px: float = 1.0,
     min_area_px: float = 4.0,
     merge_iou: float = 0.3,
+    batch_size: int = 4,
     model_name: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -119,12 +121,14 @@ def segment_raster(
     ``tile_size``/``overlap`` are in model pixels (after ``target_gsd`` resampling). ``simplify_px`` and
     ``min_area_px`` are in model pixels too, so they mean the same at any ground resolution. ``on_progress(done,
     total)`` is called after each tile; ``should_stop()`` is checked before each tile and stops with
-    :class:`SegmentationCancelled`.
+    :class:`SegmentationCancelled`. ``batch_size`` tiles are read and answered together (see :func:`_ask_many`).
     """
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
     if not callable(getattr(engine, "chat", None)):
         raise TypeError("engine must have a chat(image, text) method")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     with _bounded_block_cache(), open_raster(path) as dataset:
         region = resolve_region(dataset, window=window, bbox=bbox)
         plan = plan_bands(dataset, bands)
@@ -145,20 +149,26 @@ def segment_raster(
         finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2)
         texts: list[str] = []
         any_valid = False
-        for done, tile in enumerate(tiles, start=1):
+        done = 0
+        for start in range(0, len(tiles), batch_size):
             if should_stop is not None and should_stop():
-                raise SegmentationCancelled(f"stopped after {done - 1} of {len(tiles)} tiles")
-            read = read_rgb(dataset, tile.window, tile.out_shape, plan, limits=limits)
-            pieces: list[Piece] = []
-            if read is not None:
-                any_valid = True
-                reply = _ask(engine, read[0], instruction)
-                if reply.text and reply.text not in texts:
-                    texts.append(reply.text)
-                pieces = _pieces(reply, tile, read[1])
-            finish.extend(merger.add(tile, pieces))
-            if on_progress is not None:
-                on_progress(done, len(tiles))
+                raise SegmentationCancelled(f"stopped after {done} of {len(tiles)} tiles")
+            batch = tiles[start : start + batch_size]
+            reads = [read_rgb(dataset, tile.window, tile.out_shape, plan, limits=limits) for tile in batch]
+            valid_reads = [read for read in reads if read is not None]
+            replies = iter(_ask_many(engine, [read[0] for read in valid_reads], instruction, batch_size, should_stop))
+            for tile, read in zip(batch, reads, strict=True):
+                pieces: list[Piece] = []
+                if read is not None:
+                    any_valid = True
+                    reply = next(replies)
+                    if reply.text and reply.text not in texts:
+                        texts.append(reply.text)
+                    pieces = _pieces(reply, tile, read[1])
+                finish.extend(merger.add(tile, pieces))
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, len(tiles))
         finish.extend(merger.flush())
         if not any_valid:
             raise RasterError(f"{os.path.basename(os.fspath(path))} holds no valid pixels in the requested area")
@@ -324,6 +334,10 @@ def _ask(engine: ChatModel, image: np.ndarray, instruction: str, chat_options: d
         raise
     except Exception as exc:
         raise EngineError(f"the model failed: {type(exc).__name__}: {exc}") from exc
+    return _check_reply(reply, image)
+
+
+def _check_reply(reply: Reply, image: np.ndarray) -> Reply:
     # Checked by shape, not class: a plugin reload in QGIS can leave two copies of engine.types alive.
     if not (isinstance(getattr(reply, "text", None), str) and isinstance(getattr(reply, "segments", None), list)):
         raise EngineError(f"the model returned {type(reply).__name__}, expected a Reply")
@@ -331,6 +345,35 @@ def _ask(engine: ChatModel, image: np.ndarray, instruction: str, chat_options: d
         if segment.mask.shape != image.shape[:2]:
             raise EngineError(f"the model returned a {segment.mask.shape} mask for a {image.shape[:2]} image")
     return reply
+
+
+def _ask_many(
+    engine: ChatModel,
+    images: list[np.ndarray],
+    instruction: str,
+    batch_size: int,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[Reply]:
+    """One reply per image: through ``engine.chat_batch`` when the model has it (tiles decoded together), else one
+    ``chat`` call per image. A cancel inside the model becomes :class:`SegmentationCancelled`."""
+    if not images:
+        return []
+    batched = getattr(engine, "chat_batch", None)
+    if not callable(batched) or len(images) == 1:
+        return [_ask(engine, image, instruction) for image in images]
+    try:
+        replies = batched(images, instruction, batch_size=batch_size, should_stop=should_stop)
+    except Cancelled as exc:
+        raise SegmentationCancelled(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        raise EngineError(f"the model failed: {type(exc).__name__}: {exc}") from exc
+    if len(replies) != len(images):
+        raise EngineError(f"the model answered {len(replies)} of {len(images)} tiles")
+    for image, reply in zip(images, replies, strict=True):
+        _check_reply(reply, image)
+    return replies
 
 
 def _pieces(reply: Reply, tile: Tile, valid: np.ndarray) -> list[Piece]:

@@ -67,8 +67,19 @@ class _TextStream:
             self.sent = text
 
 
+def generate(model, tokenizer: PreTrainedTokenizerBase, inputs_embeds: torch.Tensor, **options) -> GenerationResult:
+    """Continue ``inputs_embeds`` (1, T, hidden): the image prefix plus the rendered conversation.
+
+    Stops at the end-of-turn token, after ``max_new_tokens``, or when ``should_stop()`` returns True (checked before
+    every step; the result then has ``finish_reason == "cancelled"``). Options: see :func:`generate_batch`.
+    """
+    if inputs_embeds.shape[0] != 1:
+        raise ValueError(f"generate() continues one sequence, got a batch of {inputs_embeds.shape[0]}")
+    return generate_batch(model, tokenizer, inputs_embeds, **options)[0]
+
+
 @torch.inference_mode()
-def generate(
+def generate_batch(
     model,
     tokenizer: PreTrainedTokenizerBase,
     inputs_embeds: torch.Tensor,
@@ -83,11 +94,13 @@ def generate(
     on_text: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     logits_processor: LogitsProcessorList | None = None,
-) -> GenerationResult:
-    """Continue ``inputs_embeds`` (1, T, hidden): the image prefix plus the rendered conversation.
+) -> list[GenerationResult]:
+    """Continue a batch of equally long prefixes ``(B, T, hidden)`` together, one decoding step for all rows.
 
-    Stops at the end-of-turn token, after ``max_new_tokens``, or when ``should_stop()`` returns True (checked before
-    every step; the result then has ``finish_reason == "cancelled"``).
+    Equal lengths need no padding or attention mask, so every row gets exactly the tokens and [SEG] states it would
+    get alone (tiles of one raster have the same shape and prompt, hence the same length). A row that has finished
+    is fed its end-of-turn token until the others finish; its result ignores those steps. ``on_text`` streams the
+    text of a single-row batch only.
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
@@ -96,6 +109,7 @@ def generate(
     embed = model.llm.get_input_embeddings()
     head = model.llm.lm_head
     device = inputs_embeds.device
+    rows = inputs_embeds.shape[0]
     processors = LogitsProcessorList(logits_processor or [])
     if do_sample:
         if temperature <= 0:
@@ -108,38 +122,51 @@ def generate(
             generator.manual_seed(seed if seed is not None else torch.seed())
 
     stepper = _Stepper(model, None, use_cache)
-    stream = _TextStream(tokenizer, on_text)
+    stream = _TextStream(tokenizer, on_text if rows == 1 else None)
     hidden = stepper.run(inputs_embeds)
-    generated: list[int] = []
-    seg_states: list[torch.Tensor] = []
-    reason: FinishReason = "length"
+    generated: list[list[int]] = [[] for _ in range(rows)]
+    seg_states: list[list[torch.Tensor]] = [[] for _ in range(rows)]
+    reasons: list[FinishReason] = ["length"] * rows
+    active = [True] * rows
 
-    def feed(token: int) -> torch.Tensor:
-        state = stepper.run(embed(torch.tensor([[token]], device=device)))
-        if token == seg:
-            seg_states.append(state[0])
+    def feed(tokens: list[int]) -> torch.Tensor:
+        state = stepper.run(embed(torch.tensor(tokens, device=device)[:, None]))
+        for row, token in enumerate(tokens):
+            if token == seg:
+                seg_states[row].append(state[row])
         return state
 
     for step in range(max_new_tokens):
         if step:
-            hidden = feed(generated[-1])
+            hidden = feed([generated[r][-1] if active[r] else eos for r in range(rows)])
         if should_stop is not None and should_stop():
-            reason = "cancelled"
+            reasons = ["cancelled" if active[r] else reasons[r] for r in range(rows)]
             break
         scores = head(hidden).float()
-        scores = processors(torch.tensor([generated], dtype=torch.long, device=device), scores)
+        history = torch.tensor([ids + [eos] * (step - len(ids)) for ids in generated], dtype=torch.long, device=device)
+        scores = processors(history, scores)
         if do_sample:
-            token = int(torch.multinomial(scores.softmax(-1), 1, generator=generator))
+            tokens = torch.multinomial(scores.softmax(-1), 1, generator=generator)[:, 0].tolist()
         else:
-            token = int(scores.argmax(-1))
-        if token == eos:
-            reason = "eos"
+            tokens = scores.argmax(-1).tolist()
+        for row, token in enumerate(tokens):
+            if not active[row]:
+                continue
+            if token == eos:
+                reasons[row], active[row] = "eos", False
+            else:
+                generated[row].append(token)
+        stream.update(generated[0])
+        if not any(active):
             break
-        generated.append(token)
-        stream.update(generated)
-    if generated and generated[-1] == seg and len(seg_states) < generated.count(seg):
-        feed(seg)  # the last token was [SEG] and generation ended before it was fed back
-    stream.update(generated, final=True)
+    # A row whose last token is [SEG] and that stopped before feeding it back still needs that step's state.
+    unfed = [bool(ids) and ids[-1] == seg and len(seg_states[r]) < ids.count(seg) for r, ids in enumerate(generated)]
+    if any(unfed):
+        feed([seg if unfed[r] else eos for r in range(rows)])
+    stream.update(generated[0], final=True)
     width = inputs_embeds.shape[-1]
-    states = torch.stack(seg_states) if seg_states else inputs_embeds.new_zeros(0, width)
-    return GenerationResult(generated, stream.decode(generated), states, reason)
+    results = []
+    for row in range(rows):
+        states = torch.stack(seg_states[row]) if seg_states[row] else inputs_embeds.new_zeros(0, width)
+        results.append(GenerationResult(generated[row], stream.decode(generated[row]), states, reasons[row]))
+    return results

@@ -193,6 +193,31 @@ def test_whole_chat_on_a_1024_image(random_engine):
         assert segment.mask.shape == (1024, 1024)
 
 
+def test_chat_batch_answers_each_image_as_chat_does(taught):
+    engine, image, _ = taught
+    rng = np.random.default_rng(5)
+    shifted = np.roll(image, (20, -50), axis=(0, 1))
+    noisy = np.clip(image.astype(int) + rng.integers(-30, 30, image.shape), 0, 255).astype(np.uint8)
+    wide = np.full((90, 300, 3), 90, np.uint8)  # another size: more image tokens, decoded in its own group
+    images = [image, shifted, wide, noisy, image[:, ::-1].copy()]
+    together = engine.chat_batch(images, QUESTION, batch_size=3, max_new_tokens=12)
+    alone = [engine.chat(img, QUESTION, max_new_tokens=12) for img in images]
+    assert len(together) == len(images)
+    assert sum(len(r.segments) for r in alone) >= 4  # the taught answer grounds a mask on the tank images
+    for batched, single, img in zip(together, alone, images, strict=True):
+        assert batched.raw_text == single.raw_text and batched.text == single.text
+        assert len(batched.segments) == len(single.segments)
+        for a, b in zip(batched.segments, single.segments, strict=True):
+            assert a.mask.shape == img.shape[:2] and a.phrase == b.phrase
+            assert (a.mask != b.mask).sum() <= 0.01 * max(int(b.mask.sum()), 1)  # rounding may flip an edge pixel
+    with pytest.raises(Cancelled):
+        engine.chat_batch(images[:2], QUESTION, should_stop=lambda: True)
+    with pytest.raises(ValueError, match="batch_size"):
+        engine.chat_batch(images[:2], QUESTION, batch_size=0)
+    with pytest.raises(EmptyPromptError):
+        engine.chat_batch(images[:2], "  ")
+
+
 def test_device_plan_defaults_and_choices():
     plan = plan_device("cpu")
     assert plan.device.type == "cpu" and plan.dtype == torch.float32

@@ -131,3 +131,50 @@ def test_rejects_a_zero_token_limit(setup):
     model, tokenizer, embeds = setup
     with pytest.raises(ValueError, match="max_new_tokens"):
         generate(model, tokenizer, embeds, max_new_tokens=0)
+
+
+class EndOnRepeat(LogitsProcessor):
+    """Per row: [SEG] at steps 1 and ``last``, end of turn once a row repeats its previous token (from step 3 on).
+
+    What ends a row depends only on that row's own tokens, so a row decoded alone or in a batch is steered alike.
+    """
+
+    def __init__(self, seg: int, eos: int, last: int) -> None:
+        self.seg, self.eos, self.last = seg, eos, last
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        scores = scores.clone()
+        step = input_ids.shape[1]
+        for row in range(scores.shape[0]):
+            if step in (1, self.last):
+                scores[row, self.seg] = scores[row].max() + 100.0
+            elif step >= 3 and int(input_ids[row, -1]) == int(input_ids[row, -2]):
+                scores[row, self.eos] = scores[row].max() + 100.0
+        return scores
+
+
+def test_a_batch_decodes_each_row_as_it_would_be_decoded_alone(setup):
+    from engine.model.generation import generate_batch
+
+    model, tokenizer, _ = setup
+    config = model.config
+    rows = []
+    with torch.no_grad():
+        ids, _ = encode(tokenizer, [Turn("user", "Segment all ships.")])
+        text = model.embed_tokens(torch.tensor(ids))
+        for seed in range(5):
+            image = np.random.default_rng(10 + seed).integers(0, 256, (120, 120, 3), dtype=np.uint8)
+            rows.append(torch.cat([model.encode_image(image).tokens, text]))
+    steer = LogitsProcessorList([EndOnRepeat(config.seg_token_id, config.eos_token_id, last=11)])
+    batch = generate_batch(model, tokenizer, torch.stack(rows), max_new_tokens=12, logits_processor=steer)
+    alone = [generate(model, tokenizer, row[None], max_new_tokens=12, logits_processor=steer) for row in rows]
+    # the scenario covers rows ending early (end of turn) and rows running to the limit on a final [SEG]
+    assert {r.finish_reason for r in batch} == {"eos", "length"}
+    assert len({len(r.token_ids) for r in batch}) > 1
+    for together, single in zip(batch, alone, strict=True):
+        assert together.token_ids == single.token_ids and together.finish_reason == single.finish_reason
+        assert together.text == single.text
+        assert together.seg_states.shape[0] == single.token_ids.count(config.seg_token_id)
+        torch.testing.assert_close(together.seg_states, single.seg_states, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="one sequence"):
+        generate(model, tokenizer, torch.stack(rows[:2]), max_new_tokens=2)

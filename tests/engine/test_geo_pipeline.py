@@ -126,6 +126,60 @@ def test_whole_mode_merges_objects_cut_by_tiles(tmp_path):
         assert tiled_feature.geometry.symmetric_difference(view_feature.geometry).area < 1e-6
 
 
+class BatchingDouble(ThresholdDouble):
+    """The threshold double with ``chat_batch``: records the size of every batch it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def chat_batch(self, images, question, *, batch_size, should_stop=None):
+        assert len(images) <= batch_size
+        self.batches.append(len(images))
+        return [self.chat(image, question) for image in images]
+
+
+def test_whole_mode_decodes_tiles_in_batches_with_the_same_result(tmp_path):
+    discs = [(100, 100, 45), (70, 30, 10), (250, 250, 30)]
+    path = write_raster(tmp_path / "t.tif", disc_image(320, 360, discs))
+    single = segment_raster(path, "discs", ThresholdDouble(), whole=True, tile_size=96, overlap=24, batch_size=1)
+    double, progress = BatchingDouble(), []
+    batched = segment_raster(
+        path,
+        "discs",
+        double,
+        whole=True,
+        tile_size=96,
+        overlap=24,
+        batch_size=5,
+        on_progress=lambda *a: progress.append(a),
+    )
+    assert sum(double.batches) == batched.tiles == single.tiles
+    assert max(double.batches) == 5 and len(double.batches) == math.ceil(batched.tiles / 5)
+    assert [done for done, _ in progress] == list(range(1, batched.tiles + 1))  # still per tile
+    assert [f.phrase for f in batched.features] == [f.phrase for f in single.features]
+    for a, b in zip(batched.features, single.features, strict=True):
+        assert a.geometry.equals(b.geometry)
+    with pytest.raises(ValueError, match="batch_size"):
+        segment_raster(path, "discs", double, whole=True, batch_size=0)
+
+    class CancelsInside(BatchingDouble):
+        def chat_batch(self, images, question, *, batch_size, should_stop=None):
+            from engine.types import Cancelled
+
+            raise Cancelled("stopped by the user")
+
+    with pytest.raises(SegmentationCancelled):
+        segment_raster(path, "discs", CancelsInside(), whole=True, tile_size=96, overlap=24)
+
+    class AnswersTooFew(BatchingDouble):
+        def chat_batch(self, images, question, *, batch_size, should_stop=None):
+            return super().chat_batch(images, question, batch_size=batch_size)[:-1]
+
+    with pytest.raises(EngineError, match="answered"):
+        segment_raster(path, "discs", AnswersTooFew(), whole=True, tile_size=96, overlap=24)
+
+
 def test_holes_are_kept(tmp_path):
     image = disc_image(120, 120, [(60, 60, 40)])
     hole = disc_image(120, 120, [(60, 60, 15)])[0] > 100
