@@ -99,6 +99,11 @@ class Engine:
         self.dtype = plan.dtype
         self.name = name
 
+    @property
+    def view_size(self) -> int:
+        """The image side the model sees at full detail (its grounding input): larger views are better tiled."""
+        return int(self.model.config.grounding_image_size)
+
     @classmethod
     def load(
         cls,

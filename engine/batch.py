@@ -38,7 +38,6 @@ from .cli import (
     EXIT_USER,
     EngineFactory,
     ProgressBar,
-    TokenCapped,
     UserError,
     add_model_arguments,
     add_token_argument,
@@ -138,7 +137,7 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
         mine = jobs[ranks.rank :: ranks.world]
         if mine:
             device = _device_for(args.device, ranks)
-            engine = TokenCapped(load_checked(engine_factory, args.model, device), args.max_new_tokens)
+            engine = load_checked(engine_factory, args.model, device)
             run_shard(mine, args, engine, parts, show_progress=not args.quiet and ranks.rank == 0)
         group.barrier()
         if ranks.rank != 0:

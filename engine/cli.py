@@ -106,6 +106,7 @@ def raster_options(args: argparse.Namespace) -> dict[str, Any]:
         "tile_size": args.tile_size,
         "overlap": args.overlap,
         "batch_size": args.tile_batch,
+        "chat_options": {"max_new_tokens": args.max_new_tokens},
         "max_size": args.max_size,
         "target_gsd": args.gsd,
         "bands": args.bands,
@@ -128,8 +129,10 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
         help="full resolution in overlapping tiles over the raster (or the window/bbox), merged seam-free; "
         "without it the area is one image of at most --max-size pixels",
     )
-    parser.add_argument("--tile-size", type=int, default=1024, help="tile side in pixels for --whole (default 1024)")
-    parser.add_argument("--overlap", type=int, default=128, help="tile overlap in pixels for --whole (default 128)")
+    parser.add_argument(
+        "--tile-size", type=_positive_int, help="tile side in pixels for --whole (default: the model's input size)"
+    )
+    parser.add_argument("--overlap", type=int, help="tile overlap in pixels for --whole (default: 1/8 of the tile)")
     parser.add_argument(
         "--tile-batch",
         type=_positive_int,
@@ -164,7 +167,7 @@ def _run_segment(args: argparse.Namespace, engine_factory: EngineFactory) -> int
     from .geo.preview import write_preview
 
     check_destination(args.output, append=args.append, overwrite=args.overwrite)  # before any slow work
-    engine = TokenCapped(load_checked(engine_factory, args.model, args.device), args.max_new_tokens)
+    engine = load_checked(engine_factory, args.model, args.device)
     progress = None if args.quiet else ProgressBar()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -608,18 +611,6 @@ def call_engine(method: Callable[..., Reply], *args: Any, **kwargs: Any) -> Repl
         raise
     except Exception as exc:
         raise EngineError(f"the model failed: {type(exc).__name__}: {exc}") from exc
-
-
-class TokenCapped:
-    """A model whose answers stop after ``max_new_tokens`` tokens, for the geo pipeline's ``chat(image, text)``."""
-
-    def __init__(self, engine: Any, max_new_tokens: int) -> None:
-        self.engine = engine
-        self.max_new_tokens = max_new_tokens
-        self.name = getattr(engine, "name", type(engine).__name__)
-
-    def chat(self, image: np.ndarray, conversation: str) -> Reply:
-        return self.engine.chat(image, conversation, max_new_tokens=self.max_new_tokens)
 
 
 class ProgressBar:

@@ -22,7 +22,6 @@ from .cli import (
     EXIT_OK,
     EngineFactory,
     ProgressBar,
-    TokenCapped,
     UserError,
     add_model_arguments,
     add_token_argument,
@@ -91,7 +90,9 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
             result = segment_raster(
                 raster.path,
                 INSTRUCTION,
-                TokenCapped(engine, args.max_new_tokens),
+                engine,
+                whole=True,  # tiles of the model's own input size: small objects keep their pixels
+                chat_options={"max_new_tokens": args.max_new_tokens},
                 model_name=model,
                 on_progress=progress,
             )

@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 
 # GDAL block cache while segmenting, in MB (see _bounded_block_cache).
 BLOCK_CACHE_MB = 256
+# Whole-raster tile side when neither the caller nor the model (``engine.view_size``) says.
+DEFAULT_TILE_SIZE = 1024
+# segment_view tiles a view whose longer side exceeds this many model input sizes (one image below it: a model
+# resizes its input anyway, and a little downsampling costs less than tile seams and extra answers).
+TILE_ABOVE = 1.5
 
 
 @runtime_checkable
@@ -103,8 +108,8 @@ def segment_raster(
     window: Sequence[int] | None = None,
     bbox: Sequence[float] | None = None,
     whole: bool = False,
-    tile_size: int = 1024,
-    overlap: int = 128,
+    tile_size: int | None = None,
+    overlap: int | None = None,
     max_size: int = 2048,
     target_gsd: float | None = None,
     bands: Sequence[int] | None = None,
@@ -115,13 +120,16 @@ def segment_raster(
     model_name: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    chat_options: dict | None = None,
 ) -> SegmentationResult:
     """Ask ``engine`` about a raster and return one polygon feature per object instance.
 
-    ``tile_size``/``overlap`` are in model pixels (after ``target_gsd`` resampling). ``simplify_px`` and
+    ``tile_size``/``overlap`` are in model pixels (after ``target_gsd`` resampling); by default the model's own input
+    size (``engine.view_size``, else 1024) and an eighth of it. ``simplify_px`` and
     ``min_area_px`` are in model pixels too, so they mean the same at any ground resolution. ``on_progress(done,
     total)`` is called after each tile; ``should_stop()`` is checked before each tile and stops with
     :class:`SegmentationCancelled`. ``batch_size`` tiles are read and answered together (see :func:`_ask_many`).
+    ``chat_options`` (``max_new_tokens``...) go to the model with every tile.
     """
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
@@ -135,7 +143,8 @@ def segment_raster(
         native = pixel_size(dataset)
         scale = read_scale(region, native, target_gsd=target_gsd, max_size=None if whole else max_size)
         if whole:
-            tiles = tile_grid(region, tile_size, overlap, scale)
+            size = tile_size or _view_size(engine) or DEFAULT_TILE_SIZE
+            tiles = tile_grid(region, size, size // 8 if overlap is None else overlap, scale)
             limits = global_limits(dataset, region, plan)
         else:
             tiles = [single_tile(region, scale)]
@@ -147,30 +156,19 @@ def segment_raster(
 
         measurer = Measurer(crs_wkt)
         finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2)
-        texts: list[str] = []
-        any_valid = False
-        done = 0
-        for start in range(0, len(tiles), batch_size):
-            if should_stop is not None and should_stop():
-                raise SegmentationCancelled(f"stopped after {done} of {len(tiles)} tiles")
-            batch = tiles[start : start + batch_size]
-            reads = [read_rgb(dataset, tile.window, tile.out_shape, plan, limits=limits) for tile in batch]
-            valid_reads = [read for read in reads if read is not None]
-            replies = iter(_ask_many(engine, [read[0] for read in valid_reads], instruction, batch_size, should_stop))
-            for tile, read in zip(batch, reads, strict=True):
-                pieces: list[Piece] = []
-                if read is not None:
-                    any_valid = True
-                    reply = next(replies)
-                    if reply.text and reply.text not in texts:
-                        texts.append(reply.text)
-                    pieces = _pieces(reply, tile, read[1])
-                finish.extend(merger.add(tile, pieces))
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, len(tiles))
-        finish.extend(merger.flush())
-        if not any_valid:
+        texts = _run_tiles(
+            tiles,
+            lambda tile: read_rgb(dataset, tile.window, tile.out_shape, plan, limits=limits),
+            engine,
+            instruction,
+            merger,
+            finish,
+            batch_size=batch_size,
+            chat_options=chat_options,
+            on_progress=on_progress,
+            should_stop=should_stop,
+        )
+        if texts is None:
             raise RasterError(f"{os.path.basename(os.fspath(path))} holds no valid pixels in the requested area")
     name = model_name or getattr(engine, "name", None) or type(engine).__name__
     return SegmentationResult(
@@ -198,18 +196,25 @@ def segment_view(
     bands: Sequence[int] | None = None,
     simplify_px: float = 1.0,
     min_area_px: float = 4.0,
+    tile_size: int | None = None,
+    overlap: int | None = None,
+    batch_size: int = 4,
     model_name: str | None = None,
     source: str = "",
     measure: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
     **chat_options,
 ) -> SegmentationResult:
     """Ask ``engine`` about pixels already in memory: ``image`` as (bands, H, W) (any dtype, see
     :func:`..imagery.to_rgb8`) or uint8 (H, W, 3), with the affine ``transform`` of its pixel grid.
 
     This is the path of callers that read pixels themselves (the QGIS plugin reads through QGIS's providers).
-    ``chat_options`` (``max_new_tokens``, ``on_text``, ``should_stop``...) are passed to ``engine.chat``.
-    ``measure=False`` leaves areas and perimeters NaN for callers that measure with their own geodesy library (QGIS
-    measures with its own PROJ; loading pyproj's PROJ in a QGIS worker thread is not safe everywhere).
+    A view much larger than the model's input size (``tile_size``, by default ``engine.view_size``) is answered in
+    overlapping tiles, merged as in :func:`segment_raster`, so small objects keep their pixels; otherwise it is one
+    image. ``chat_options`` (``max_new_tokens``, ``on_text``, ``should_stop``...) are passed to the model
+    (``on_text`` streams single-image answers only). ``measure=False`` leaves areas and perimeters NaN for callers
+    that measure with their own geodesy library (QGIS measures with its own PROJ; loading pyproj's PROJ in a QGIS
+    worker thread is not safe everywhere).
     """
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
@@ -227,26 +232,92 @@ def segment_view(
         raise RasterError("the view holds no valid pixels")
     transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
     height, width = rgb.shape[:2]
-    tile = single_tile(Window(0, 0, width, height))
-    reply = _ask(engine, rgb, instruction, chat_options)
-    merger = TileMerger([tile])
+    size = tile_size or _view_size(engine)
+    whole = Window(0, 0, width, height)
+    if size and max(height, width) > TILE_ABOVE * size:
+        tiles = tile_grid(whole, size, size // 8 if overlap is None else overlap)
+    else:
+        tiles = [single_tile(whole)]
+
+    def crop(tile: Tile) -> tuple[np.ndarray, np.ndarray] | None:
+        rows, cols = tile.window.toslices()
+        part = valid[rows, cols]
+        return (rgb[rows, cols], part) if part.any() else None
+
     from .measure import Measurer
 
+    merger = TileMerger(tiles)
     finish = _Finisher(transform, Measurer(crs_wkt if measure else None), simplify_px, min_area_px)
-    finish.extend(merger.add(tile, _pieces(reply, tile, valid)))
-    finish.extend(merger.flush())
+    texts = _run_tiles(
+        tiles,
+        crop,
+        engine,
+        instruction,
+        merger,
+        finish,
+        batch_size=batch_size,
+        chat_options=chat_options,
+        on_progress=on_progress,
+        should_stop=chat_options.get("should_stop"),
+    )
     name = model_name or getattr(engine, "name", None) or type(engine).__name__
     return SegmentationResult(
         features=finish.sorted(),
         crs_wkt=crs_wkt or None,
         instruction=instruction,
         model=str(name),
-        reply_text=reply.text,
+        reply_text=_reply_text(texts or [], finish.features, len(tiles)),
         source=source,
         transform=transform,
-        tiles=1,
+        tiles=len(tiles),
         ground_pixel_size=abs(transform.a),
     )
+
+
+def _run_tiles(
+    tiles: list[Tile],
+    read: Callable[[Tile], tuple[np.ndarray, np.ndarray] | None],
+    engine: ChatModel,
+    instruction: str,
+    merger: TileMerger,
+    finish: _Finisher,
+    *,
+    batch_size: int,
+    chat_options: dict | None,
+    on_progress: Callable[[int, int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> list[str] | None:
+    """Read, ask and merge the tiles in order, ``batch_size`` at a time; the distinct answer texts, or None when no
+    tile had a valid pixel. ``read(tile)`` gives ``(rgb, valid)`` or None for a tile without data."""
+    texts: list[str] = []
+    any_valid = False
+    done = 0
+    for start in range(0, len(tiles), batch_size):
+        if should_stop is not None and should_stop():
+            raise SegmentationCancelled(f"stopped after {done} of {len(tiles)} tiles")
+        batch = tiles[start : start + batch_size]
+        reads = [read(tile) for tile in batch]
+        images = [found[0] for found in reads if found is not None]
+        replies = iter(_ask_many(engine, images, instruction, batch_size, chat_options))
+        for tile, found in zip(batch, reads, strict=True):
+            pieces: list[Piece] = []
+            if found is not None:
+                any_valid = True
+                reply = next(replies)
+                if reply.text and reply.text not in texts:
+                    texts.append(reply.text)
+                pieces = _pieces(reply, tile, found[1])
+            finish.extend(merger.add(tile, pieces))
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(tiles))
+    finish.extend(merger.flush())
+    return texts if any_valid else None
+
+
+def _view_size(engine: ChatModel) -> int | None:
+    size = getattr(engine, "view_size", None)
+    return int(size) if isinstance(size, int) and size > 0 else None
 
 
 def write_result(
@@ -348,21 +419,18 @@ def _check_reply(reply: Reply, image: np.ndarray) -> Reply:
 
 
 def _ask_many(
-    engine: ChatModel,
-    images: list[np.ndarray],
-    instruction: str,
-    batch_size: int,
-    should_stop: Callable[[], bool] | None = None,
+    engine: ChatModel, images: list[np.ndarray], instruction: str, batch_size: int, chat_options: dict | None = None
 ) -> list[Reply]:
-    """One reply per image: through ``engine.chat_batch`` when the model has it (tiles decoded together), else one
-    ``chat`` call per image. A cancel inside the model becomes :class:`SegmentationCancelled`."""
-    if not images:
-        return []
+    """One reply per image: through ``engine.chat_batch`` when the model has it and there are several images (decoded
+    together; ``max_new_tokens`` and ``should_stop`` are passed on), else one ``chat`` call per image with all
+    ``chat_options``. A cancel inside a batch becomes :class:`SegmentationCancelled`."""
+    options = dict(chat_options or {})
     batched = getattr(engine, "chat_batch", None)
-    if not callable(batched) or len(images) == 1:
-        return [_ask(engine, image, instruction) for image in images]
+    if not callable(batched) or len(images) < 2:
+        return [_ask(engine, image, instruction, options) for image in images]
+    passed = {key: options[key] for key in ("max_new_tokens", "should_stop") if key in options}
     try:
-        replies = batched(images, instruction, batch_size=batch_size, should_stop=should_stop)
+        replies = batched(images, instruction, batch_size=batch_size, **passed)
     except Cancelled as exc:
         raise SegmentationCancelled(str(exc)) from exc
     except KeyboardInterrupt:

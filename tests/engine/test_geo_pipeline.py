@@ -438,3 +438,31 @@ def test_segment_view_passes_chat_options_and_cancellation():
     assert seen == {"max_new_tokens": 12}
     with pytest.raises(Cancelled):
         segment_view(image, Affine.identity(), None, "find", Recorder(), should_stop=lambda: True)
+
+
+def test_segment_view_tiles_a_view_much_larger_than_the_model_input():
+    """A model with a 96 px input answers a 360 x 320 view in tiles; objects cut by tiles come back whole."""
+    from engine.geo.pipeline import segment_view
+
+    discs = [(100, 100, 45), (70, 30, 10), (250, 250, 30)]
+    image = disc_image(320, 360, discs)
+    transform = utm_transform(0.5)
+
+    class SmallInput(BatchingDouble):
+        view_size = 96
+
+    tiled_model, progress = SmallInput(), []
+    tiled = segment_view(
+        image, transform, UTM, "discs", tiled_model, simplify_px=0, on_progress=lambda *a: progress.append(a)
+    )
+    assert tiled.tiles > 9 and all(shape[:2] == (96, 96) for shape in tiled_model.shapes)
+    assert sum(tiled_model.batches) == tiled.tiles and progress[-1] == (tiled.tiles, tiled.tiles)
+    whole = segment_view(image, transform, UTM, "discs", ThresholdDouble(), simplify_px=0)
+    assert whole.tiles == 1
+    assert len(tiled.features) == len(whole.features) == len(discs)
+    for a, b in zip(tiled.features, whole.features, strict=True):
+        assert a.geometry.symmetric_difference(b.geometry).area < 1e-6
+    # up to 1.5 input sizes the view stays one image; an explicit tile_size wins over the model's
+    near = SmallInput()
+    assert segment_view(image[:, :140, :140], transform, UTM, "discs", near).tiles == 1
+    assert segment_view(image, transform, UTM, "discs", SmallInput(), tile_size=200, overlap=20).tiles == 4
