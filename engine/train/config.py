@@ -1,7 +1,7 @@
 """Recipes: TOML files that say everything about a training run, read with the standard library's ``tomllib``.
 
 A recipe names a model preset (plus config overrides), the data mix, the optimisation settings, LoRA, the
-distributed strategy and a list of stages. Each stage trains the parameters whose names start with one of its
+distributed strategy and a list of stages; a stage may change part of the data mix (``data = {task = ...}``). Each stage trains the parameters whose names start with one of its
 ``trainable`` prefixes (``"lora"`` selects the LoRA adapters) with either the text loss alone (``losses = "text"``)
 or the joint text + mask losses (``losses = "joint"``).
 """
@@ -33,6 +33,7 @@ class StageConfig:
     losses: str = "joint"
     trainable: list[str] = field(default_factory=list)
     warmup_steps: int = 0
+    data: dict[str, Any] = field(default_factory=dict)  # [data] values this stage changes (e.g. its task)
 
 
 @dataclass
@@ -116,11 +117,21 @@ def parse_recipe(table: dict[str, Any]) -> Recipe:
             raise RecipeError(f"stage {stage.name!r}: list the trainable parts (e.g. ['visual', 'llm'])")
         if "lora" in stage.trainable and not recipe.lora.enabled:
             raise RecipeError(f"stage {stage.name!r} trains 'lora' but [lora] enabled is false")
+        if stage.data:
+            stage_data(recipe, stage)  # checked now, not when the stage starts hours later
     if recipe.strategy not in STRATEGIES:
         raise RecipeError(f"strategy must be one of {', '.join(STRATEGIES)}, got {recipe.strategy!r}")
     if recipe.optim.batch_size < 1 or recipe.optim.grad_accum < 1:
         raise RecipeError("optim.batch_size and optim.grad_accum must be at least 1")
     return recipe
+
+
+def stage_data(recipe: Recipe, stage: StageConfig) -> DataConfig:
+    """The data a stage trains on: the recipe's [data] with the stage's own ``data`` values on top."""
+    if not stage.data:
+        return recipe.data
+    values = {f.name: getattr(recipe.data, f.name) for f in fields(DataConfig)}
+    return _build(DataConfig, {**values, **stage.data}, f"stages.{stage.name}.data")
 
 
 def load_recipe(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:

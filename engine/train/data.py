@@ -88,6 +88,7 @@ class DataConfig:
     real_tile: int = 256
     samples_per_scene: int = 4
     segment_all_style: str = "counted"  # "counted" or "grounded": see engine.data.scene_text.segment_all_sample
+    with_absent: bool = False  # task "segment_all": also ask for one class the scene lacks ("mixed" always does)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -158,7 +159,11 @@ class SampleStream:
         if task in ("referring", "gcg"):
             sample = referring_sample(scene, rng) if task == "referring" else description_sample(scene, rng)
             return [] if sample is None else [sample]
-        return [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in CLASS_BY_NAME]
+        samples = [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in CLASS_BY_NAME]
+        absent = [c for c in CLASS_BY_NAME if c not in scene.classes]
+        if self.config.with_absent and absent and samples:
+            samples.append(segment_all_sample(scene, absent[int(rng.integers(len(absent)))], rng, style))
+        return samples
 
 
 def class_index(class_names: Sequence[str], name: str | None) -> int:

@@ -30,7 +30,7 @@ from .checkpoint import (
     read_progress,
     save_checkpoint,
 )
-from .config import Recipe, StageConfig
+from .config import Recipe, StageConfig, stage_data
 from .data import SampleStream, collate
 from .distributed import (
     DistContext,
@@ -102,6 +102,7 @@ class Trainer:
         self.model.to(self.context.device)
         self.class_names = unwrap_model(self.model).config.class_names
         self.stream = SampleStream(recipe.data)
+        self._streams: dict[int, SampleStream] = {}
         self.progress = Progress()
 
     # --- one optimizer step ---------------------------------------------------------------------------------
@@ -109,7 +110,18 @@ class Trainer:
         recipe, ctx = self.recipe, self.context
         size = recipe.optim.batch_size
         start = self.progress.data_position + (micro * ctx.world_size + ctx.rank) * size
-        return collate([self.stream[start + i] for i in range(size)], self.tokenizer, self.class_names)
+        stream = self._stage_stream()
+        return collate([stream[start + i] for i in range(size)], self.tokenizer, self.class_names)
+
+    def _stage_stream(self) -> SampleStream:
+        """The recipe's stream, or the stage's own when it changes the data (made once, when first needed)."""
+        index = min(self.progress.stage, len(self.recipe.stages) - 1)
+        stage = self.recipe.stages[index]
+        if not stage.data:
+            return self.stream
+        if index not in self._streams:
+            self._streams[index] = SampleStream(stage_data(self.recipe, stage))
+        return self._streams[index]
 
     def step(self, model, optimizer, scheduler, stage: StageConfig) -> dict[str, float]:
         recipe, ctx = self.recipe, self.context
@@ -124,7 +136,10 @@ class Trainer:
             with context, torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 out = model(**batch)
                 losses = dict(zip(LOSS_KEYS, out)) if isinstance(out, tuple) else {k: out[k] for k in LOSS_KEYS}
-                (losses["loss"] / accum).backward()
+                loss = losses["loss"]
+                if not loss.requires_grad:  # a mask-only stage and a batch without [SEG]: a zero step, on every rank
+                    loss = loss + sum(p.view(-1)[0] * 0.0 for p in model.parameters() if p.requires_grad)
+                (loss / accum).backward()
             for key in LOSS_KEYS:
                 totals[key] += float(losses[key].detach()) / accum
         params = [p for p in model.parameters() if p.requires_grad]

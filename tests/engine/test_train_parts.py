@@ -49,6 +49,10 @@ def test_shipped_recipes_parse_into_two_stages():
         ({"stages": [{"name": "s", "steps": 1, "lr": 1e-3, "trainable": ["llm"], "losses": "x"}]}, "losses must"),
         ({"data": {"task": "captions"}}, "data.task must be one of"),
         ({"data": {"segment_all_style": "terse"}}, "data.segment_all_style must be one of"),
+        (
+            {"stages": [{"name": "s", "steps": 1, "lr": 1e-3, "trainable": ["llm"], "data": {"tsk": "x"}}]},
+            "unknown key\\(s\\) in \\[stages.s.data\\]: tsk",
+        ),
     ],
 )
 def test_bad_recipes_are_clear_errors(change, message):

@@ -40,3 +40,36 @@ def test_resume_needs_a_matching_checkpoint(tmp_path):
     assert trainer.resume() is None  # nothing saved yet: a fresh start
     with pytest.raises(ValueError, match="not a training checkpoint"):
         trainer.resume(tmp_path)
+
+
+def test_a_stage_added_after_a_finished_run_continues_it_exactly(tmp_path):
+    """A finished run resumed with one more stage equals the longer recipe run straight; that stage may change the
+    data (here: "segment all" questions only, with absent classes)."""
+    from engine.train.config import StageConfig
+
+    focus = {"name": "focus", "steps": 2, "lr": 5e-4, "losses": "joint", "trainable": ["grounding", "mask_predictor"]}
+    focus["data"] = {"task": "segment_all", "with_absent": True, "segment_all_style": "grounded"}
+
+    def longer(folder):
+        recipe = _recipe(folder, save_every=0)
+        recipe.stages.append(StageConfig(**focus))
+        return recipe
+
+    straight = Trainer(longer(tmp_path / "a"))
+    history = straight.run()
+    short = Trainer(_recipe(tmp_path / "b", save_every=0))
+    short.run()
+    short.checkpoint(short.optimizer, short.scheduler)  # what train() does when a recipe finishes
+    resumed = Trainer(longer(tmp_path / "b"))
+    assert resumed.resume() is not None and resumed.progress.stage == 2
+    resumed_history = resumed.run()
+    assert [e["stage"] for e in resumed_history[-2:]] == ["focus", "focus"]
+    assert [e["loss"] for e in resumed_history] == [e["loss"] for e in history]
+    expected, got = _state(straight), _state(resumed)
+    for name in expected:
+        assert torch.equal(expected[name], got[name]), name
+    stream = resumed._stage_stream()
+    assert stream.config.task == "segment_all" and stream.config.with_absent
+    assert resumed.stream.config.task == "mixed"  # the recipe's own data is untouched
+    samples = [stream[i] for i in range(12)]
+    assert {s.task for s in samples} == {"segment_all"}
