@@ -1,9 +1,9 @@
 """Recipes: TOML files that say everything about a training run, read with the standard library's ``tomllib``.
 
 A recipe names a model preset (plus config overrides), the data mix, the optimisation settings, LoRA, the
-distributed strategy and a list of stages; a stage may change part of the data mix (``data = {task = ...}``). Each stage trains the parameters whose names start with one of its
+distributed strategy and a list of stages. Each stage trains the parameters whose names start with one of its
 ``trainable`` prefixes (``"lora"`` selects the LoRA adapters) with either the text loss alone (``losses = "text"``)
-or the joint text + mask losses (``losses = "joint"``).
+or the joint text + mask losses (``losses = "joint"``), and may change part of the data mix (``data = {...}``).
 """
 
 from __future__ import annotations
