@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 # Presets whose trained weights ship (or will ship) as a folder under engine/pretrained/.
 SHIPPED = ("demo",)
@@ -20,6 +18,16 @@ SHIPPED = ("demo",)
 RANDOM = ("tiny",)
 RANDOM_SEED = 0
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")  # org/name or org/name@revision
+
+
+def hub_reference(model: str | Path) -> tuple[str, str | None] | None:
+    """``(repo_id, revision or None)`` when ``model`` names a hub repository (``org/name[@revision]``); None for the
+    presets, existing local folders and anything else. Light: callers on a GUI thread may use it freely."""
+    name = str(model).strip()
+    if name in RANDOM + SHIPPED or Path(name).expanduser().is_dir() or not _HUB_ID.match(name):
+        return None
+    repo_id, _, revision = name.partition("@")  # "org/name@revision" pins a commit, tag or branch
+    return repo_id, revision or None
 
 
 class ModelNotFoundError(ValueError):
@@ -61,13 +69,14 @@ def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSour
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelSource(str(path), _check_folder(path))
-    if _HUB_ID.match(name):
+    hub = hub_reference(name)
+    if hub is not None:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-        repo_id, _, revision = name.partition("@")  # "org/name@revision" pins a commit, tag or branch
+        repo_id, revision = hub
         try:
-            folder = snapshot_download(repo_id=repo_id, revision=revision or None, cache_dir=cache_dir)  # nosec B615
+            folder = snapshot_download(repo_id=repo_id, revision=revision, cache_dir=cache_dir)  # nosec B615
         except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as error:
             raise ModelNotFoundError(f"cannot get {name!r} from the Hugging Face hub or its cache: {error}") from None
         return ModelSource(name, _check_folder(Path(folder)))
@@ -76,6 +85,7 @@ def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSour
 
 def load_model(model: str | Path, cache_dir: str | Path | None = None):
     """``(GeoGroundModel, tokenizer, ModelSource)`` on CPU in float32, in eval mode."""
+    import torch
     from transformers import PreTrainedTokenizerFast
 
     from .model import GeoGroundModel, build_tokenizer, preset_config

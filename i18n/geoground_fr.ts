@@ -4,52 +4,72 @@
   <context>
     <name>GeoGround</name>
     <message>
-      <location filename="../plugin/controller.py" line="100" />
+      <location filename="../plugin/controller.py" line="120" />
       <source>Still working on the previous instruction; press Stop to cancel it.</source>
       <translation>Le traitement de l’instruction précédente est en cours ; appuyez sur Arrêter pour l’annuler.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="107" />
+      <location filename="../plugin/controller.py" line="127" />
       <source>Select a raster layer first.</source>
       <translation>Sélectionnez d’abord une couche raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="179" />
+      <location filename="../plugin/controller.py" line="185" />
+      <source>Download stopped. It continues where it stopped the next time you send an instruction.</source>
+      <translation>Téléchargement arrêté. Il reprendra là où il s’est arrêté à la prochaine instruction envoyée.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="252" />
       <source>That result layer is no longer in the project.</source>
       <translation>Cette couche de résultats n’est plus dans le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="192" />
+      <location filename="../plugin/controller.py" line="265" />
       <source>Export GeoGround results</source>
       <translation>Exporter les résultats GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="192" />
+      <location filename="../plugin/controller.py" line="265" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="124" />
+      <location filename="../plugin/controller.py" line="162" />
+      <source>Draw a rectangle on the map first (press and drag), then Send again.</source>
+      <translation>Dessinez d’abord un rectangle sur la carte (cliquer-glisser), puis cliquez à nouveau sur Envoyer.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="193" />
       <source>GeoGround: {}</source>
       <translation>GeoGround : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="171" />
+      <location filename="../plugin/controller.py" line="244" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>{} objet(s) dans la couche « {} » ({}).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="202" />
+      <location filename="../plugin/controller.py" line="275" />
       <source>Exported to {}.</source>
       <translation>Exporté vers {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="228" />
+      <location filename="../plugin/controller.py" line="301" />
       <source>Results moved beside the project: {}.</source>
       <translation>Résultats déplacés à côté du projet : {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="104" />
+      <location filename="../plugin/controller.py" line="108" />
+      <source>Rectangle kept: Send to ask about it.</source>
+      <translation>Rectangle retenu : cliquez sur Envoyer pour l’interroger.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="110" />
+      <source>The rectangle has no area: press and drag on the map.</source>
+      <translation>Le rectangle n’a pas de surface : cliquez et faites glisser sur la carte.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="124" />
       <source>Cannot run: missing Python packages {}.</source>
       <translation>Exécution impossible : paquets Python manquants {}.</translation>
     </message>
@@ -119,74 +139,99 @@
       <translation>plans d’eau</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="61" />
+      <location filename="../plugin/main.py" line="66" />
       <source>GeoGround</source>
       <translation>GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="63" />
+      <location filename="../plugin/main.py" line="68" />
       <source>GeoGround chat</source>
       <translation>Discussion GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="71" />
+      <location filename="../plugin/main.py" line="76" />
       <source>Install engine dependencies…</source>
       <translation>Installer les dépendances du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="103" />
+      <location filename="../plugin/main.py" line="108" />
       <source>Install engine dependencies</source>
       <translation>Installer les dépendances du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="109" />
+      <location filename="../plugin/main.py" line="114" />
       <source>Install from the internet</source>
       <translation>Installer depuis Internet</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="110" />
+      <location filename="../plugin/main.py" line="115" />
       <source>Install from a folder of wheels…</source>
       <translation>Installer depuis un dossier de wheels…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="130" />
+      <location filename="../plugin/main.py" line="135" />
       <source>Segment all…</source>
       <translation>Segmenter tous les…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="137" />
+      <location filename="../plugin/main.py" line="142" />
       <source>Custom instruction…</source>
       <translation>Instruction personnalisée…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="149" />
+      <location filename="../plugin/main.py" line="154" />
       <source>Instruction for this layer:</source>
       <translation>Instruction pour cette couche :</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="99" />
+      <location filename="../plugin/main.py" line="104" />
       <source>All engine dependencies are installed.</source>
       <translation>Toutes les dépendances du moteur sont installées.</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="115" />
+      <location filename="../plugin/main.py" line="120" />
       <source>Folder of wheels</source>
       <translation>Dossier de wheels</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="84" />
+      <location filename="../plugin/main.py" line="89" />
       <source>Use Raster → GeoGround → Install engine dependencies…</source>
       <translation>Utilisez Raster → GeoGround → Installer les dépendances du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="105" />
+      <location filename="../plugin/main.py" line="110" />
       <source>Install {} into {}? QGIS's own Python packages are not changed.</source>
       <translation>Installer {} dans {} ? Les paquets Python de QGIS ne sont pas modifiés.</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="82" />
+      <location filename="../plugin/main.py" line="87" />
       <source>The engine needs Python packages that are not installed: {}.</source>
       <translation>Le moteur a besoin de paquets Python qui ne sont pas installés : {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="74" />
+      <source>The model {} is not in the model cache and the Hugging Face hub cannot be reached. Download it once on a connected machine (it goes to the model cache folder of the GeoGround settings), or put a local model folder in the model picker.</source>
+      <translation>Le modèle {} n’est pas dans le cache des modèles et le hub Hugging Face est injoignable. Téléchargez-le une fois sur une machine connectée (il est placé dans le dossier de cache des modèles des paramètres GeoGround), ou indiquez un dossier de modèle local dans le choix du modèle.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="205" />
+      <source>GeoGround: downloading {}</source>
+      <translation>GeoGround : téléchargement de {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="188" />
+      <source>The Hugging Face hub has no model {} (or it is private): check the name.</source>
+      <translation>Le hub Hugging Face n’a pas de modèle {} (ou il est privé) : vérifiez le nom.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="191" />
+      <source>The Hugging Face hub refused {}: {}</source>
+      <translation>Le hub Hugging Face a refusé {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="194" />
+      <source>The download of {} stopped: {}. Send again to continue it.</source>
+      <translation>Le téléchargement de {} s’est arrêté : {}. Envoyez à nouveau pour le poursuivre.</translation>
     </message>
     <message>
       <location filename="../plugin/processing/algorithms.py" line="48" />
@@ -319,6 +364,31 @@
       <translation>Impossible de créer le dossier de {} : {}</translation>
     </message>
     <message>
+      <location filename="../plugin/scopes.py" line="45" />
+      <source>No polygon is selected: select polygons of a polygon layer first.</source>
+      <translation>Aucun polygone n’est sélectionné : sélectionnez d’abord des polygones d’une couche de polygones.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="42" />
+      <source>Several polygon layers have a selection: make the one to use the active layer.</source>
+      <translation>Plusieurs couches de polygones ont une sélection : rendez active celle à utiliser.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="44" />
+      <source>Select one or more polygons of “{}” first.</source>
+      <translation>Sélectionnez d’abord un ou plusieurs polygones de « {} ».</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="53" />
+      <source>The selected features of “{}” have no polygon area.</source>
+      <translation>Les entités sélectionnées de « {} » n’ont pas de surface polygonale.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="58" />
+      <source>The selected polygons do not overlap the raster layer “{}”.</source>
+      <translation>Les polygones sélectionnés ne recouvrent pas la couche raster « {} ».</translation>
+    </message>
+    <message>
       <location filename="../plugin/settings.py" line="71" />
       <source>Model cache folder</source>
       <translation>Dossier de cache des modèles</translation>
@@ -344,84 +414,119 @@
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="59" />
+      <location filename="../plugin/tasks.py" line="56" />
       <source>Stopped.</source>
       <translation>Arrêté.</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="86" />
+      <location filename="../plugin/tasks.py" line="83" />
       <source>Unexpected error: {} (details in the GeoGround log panel)</source>
       <translation>Erreur inattendue : {} (détails dans le panneau de journal GeoGround)</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="72" />
+      <location filename="../plugin/tasks.py" line="69" />
       <source>The task failed.</source>
       <translation>La tâche a échoué.</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="83" />
+      <location filename="../plugin/tasks.py" line="80" />
       <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
       <translation>Mémoire insuffisante pour cette vue : zoomez, réduisez la taille des tuiles ou utilisez le CPU. ({})</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="50" />
+      <location filename="../plugin/ui/chat_dock.py" line="53" />
       <source>Current view</source>
       <translation>Vue actuelle</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="51" />
+      <location filename="../plugin/ui/chat_dock.py" line="54" />
       <source>Whole layer</source>
       <translation>Couche entière</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="54" />
+      <location filename="../plugin/ui/chat_dock.py" line="55" />
+      <source>Selected polygon</source>
+      <translation>Polygone sélectionné</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="56" />
+      <source>Drawn rectangle</source>
+      <translation>Rectangle dessiné</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <source>The part of the raster the instruction is about</source>
+      <translation>La partie du raster concernée par l’instruction</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="60" />
+      <source>Draw</source>
+      <translation>Dessiner</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="61" />
+      <source>Draw a rectangle on the map (area “Drawn rectangle”)</source>
+      <translation>Dessiner un rectangle sur la carte (zone « Rectangle dessiné »)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="65" />
       <source>Model: a name, a local folder or a Hugging Face hub id</source>
       <translation>Modèle : un nom, un dossier local ou un identifiant du hub Hugging Face</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <location filename="../plugin/ui/chat_dock.py" line="69" />
       <source>Where the model runs</source>
       <translation>Où le modèle s’exécute</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="61" />
+      <location filename="../plugin/ui/chat_dock.py" line="72" />
       <source>Export…</source>
       <translation>Exporter…</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="62" />
+      <location filename="../plugin/ui/chat_dock.py" line="73" />
       <source>Export result layers and the conversation to a GeoPackage</source>
       <translation>Exporter les couches de résultats et la conversation vers un GeoPackage</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="84" />
+      <location filename="../plugin/ui/chat_dock.py" line="96" />
       <source>e.g. Segment all storage tanks</source>
       <translation>p. ex. Segment all storage tanks</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="86" />
+      <location filename="../plugin/ui/chat_dock.py" line="98" />
       <source>Send</source>
       <translation>Envoyer</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="88" />
+      <location filename="../plugin/ui/chat_dock.py" line="100" />
       <source>Stop</source>
       <translation>Arrêter</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="179" />
+      <location filename="../plugin/ui/chat_dock.py" line="203" />
       <source>You</source>
       <translation>Vous</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="102" />
+      <location filename="../plugin/ui/chat_dock.py" line="114" />
       <source>Type an instruction first, for example “Segment all buildings”.</source>
       <translation>Saisissez d’abord une instruction, par exemple « Segment all buildings ».</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="105" />
+      <location filename="../plugin/ui/chat_dock.py" line="117" />
       <source>Add or select a raster layer first.</source>
       <translation>Ajoutez ou sélectionnez d’abord une couche raster.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/download_dialog.py" line="17" />
+      <source>Cancel</source>
+      <translation>Annuler</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/download_dialog.py" line="16" />
+      <source>Downloading the model {} from the Hugging Face hub…</source>
+      <translation>Téléchargement du modèle {} depuis le hub Hugging Face…</translation>
     </message>
   </context>
 </TS>

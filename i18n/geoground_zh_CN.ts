@@ -4,52 +4,72 @@
   <context>
     <name>GeoGround</name>
     <message>
-      <location filename="../plugin/controller.py" line="100" />
+      <location filename="../plugin/controller.py" line="120" />
       <source>Still working on the previous instruction; press Stop to cancel it.</source>
       <translation>仍在处理上一条指令；按“停止”可取消。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="107" />
+      <location filename="../plugin/controller.py" line="127" />
       <source>Select a raster layer first.</source>
       <translation>请先选择一个栅格图层。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="179" />
+      <location filename="../plugin/controller.py" line="185" />
+      <source>Download stopped. It continues where it stopped the next time you send an instruction.</source>
+      <translation>下载已停止。下次发送指令时将从停止处继续。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="252" />
       <source>That result layer is no longer in the project.</source>
       <translation>该结果图层已不在项目中。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="192" />
+      <location filename="../plugin/controller.py" line="265" />
       <source>Export GeoGround results</source>
       <translation>导出 GeoGround 结果</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="192" />
+      <location filename="../plugin/controller.py" line="265" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="124" />
+      <location filename="../plugin/controller.py" line="162" />
+      <source>Draw a rectangle on the map first (press and drag), then Send again.</source>
+      <translation>请先在地图上绘制矩形（按住并拖动），然后再次发送。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="193" />
       <source>GeoGround: {}</source>
       <translation>GeoGround：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="171" />
+      <location filename="../plugin/controller.py" line="244" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>图层“{1}”中有 {0} 个对象（{2}）。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="202" />
+      <location filename="../plugin/controller.py" line="275" />
       <source>Exported to {}.</source>
       <translation>已导出到 {}。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="228" />
+      <location filename="../plugin/controller.py" line="301" />
       <source>Results moved beside the project: {}.</source>
       <translation>结果已移至项目旁：{}。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="104" />
+      <location filename="../plugin/controller.py" line="108" />
+      <source>Rectangle kept: Send to ask about it.</source>
+      <translation>已保留矩形：点击“发送”即可针对该区域提问。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="110" />
+      <source>The rectangle has no area: press and drag on the map.</source>
+      <translation>矩形没有面积：请在地图上按住并拖动。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="124" />
       <source>Cannot run: missing Python packages {}.</source>
       <translation>无法运行：缺少 Python 包 {}。</translation>
     </message>
@@ -119,74 +139,99 @@
       <translation>水体</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="61" />
+      <location filename="../plugin/main.py" line="66" />
       <source>GeoGround</source>
       <translation>GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="63" />
+      <location filename="../plugin/main.py" line="68" />
       <source>GeoGround chat</source>
       <translation>GeoGround 对话</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="71" />
+      <location filename="../plugin/main.py" line="76" />
       <source>Install engine dependencies…</source>
       <translation>安装引擎依赖项…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="103" />
+      <location filename="../plugin/main.py" line="108" />
       <source>Install engine dependencies</source>
       <translation>安装引擎依赖项</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="109" />
+      <location filename="../plugin/main.py" line="114" />
       <source>Install from the internet</source>
       <translation>从互联网安装</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="110" />
+      <location filename="../plugin/main.py" line="115" />
       <source>Install from a folder of wheels…</source>
       <translation>从 wheel 文件夹安装…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="130" />
+      <location filename="../plugin/main.py" line="135" />
       <source>Segment all…</source>
       <translation>分割所有…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="137" />
+      <location filename="../plugin/main.py" line="142" />
       <source>Custom instruction…</source>
       <translation>自定义指令…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="149" />
+      <location filename="../plugin/main.py" line="154" />
       <source>Instruction for this layer:</source>
       <translation>对此图层的指令：</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="99" />
+      <location filename="../plugin/main.py" line="104" />
       <source>All engine dependencies are installed.</source>
       <translation>所有引擎依赖项均已安装。</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="115" />
+      <location filename="../plugin/main.py" line="120" />
       <source>Folder of wheels</source>
       <translation>wheel 文件夹</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="84" />
+      <location filename="../plugin/main.py" line="89" />
       <source>Use Raster → GeoGround → Install engine dependencies…</source>
       <translation>请使用 栅格 → GeoGround → 安装引擎依赖项…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="105" />
+      <location filename="../plugin/main.py" line="110" />
       <source>Install {} into {}? QGIS's own Python packages are not changed.</source>
       <translation>将 {} 安装到 {}？QGIS 自带的 Python 包不会被修改。</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="82" />
+      <location filename="../plugin/main.py" line="87" />
       <source>The engine needs Python packages that are not installed: {}.</source>
       <translation>引擎需要以下尚未安装的 Python 包：{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="74" />
+      <source>The model {} is not in the model cache and the Hugging Face hub cannot be reached. Download it once on a connected machine (it goes to the model cache folder of the GeoGround settings), or put a local model folder in the model picker.</source>
+      <translation>模型 {} 不在模型缓存中，且无法连接 Hugging Face Hub。请在联网的计算机上下载一次（保存到 GeoGround 设置中的模型缓存文件夹），或在模型选择框中填写本地模型文件夹。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="205" />
+      <source>GeoGround: downloading {}</source>
+      <translation>GeoGround：正在下载 {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="188" />
+      <source>The Hugging Face hub has no model {} (or it is private): check the name.</source>
+      <translation>Hugging Face Hub 上没有模型 {}（或该模型为私有）：请检查名称。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="191" />
+      <source>The Hugging Face hub refused {}: {}</source>
+      <translation>Hugging Face Hub 拒绝了 {}：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="194" />
+      <source>The download of {} stopped: {}. Send again to continue it.</source>
+      <translation>{} 的下载已中断：{}。再次发送即可继续下载。</translation>
     </message>
     <message>
       <location filename="../plugin/processing/algorithms.py" line="48" />
@@ -319,6 +364,31 @@
       <translation>无法为 {} 创建文件夹：{}</translation>
     </message>
     <message>
+      <location filename="../plugin/scopes.py" line="45" />
+      <source>No polygon is selected: select polygons of a polygon layer first.</source>
+      <translation>没有选中的多边形：请先在面图层中选择多边形。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="42" />
+      <source>Several polygon layers have a selection: make the one to use the active layer.</source>
+      <translation>多个面图层中有选中要素：请将要使用的图层设为当前图层。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="44" />
+      <source>Select one or more polygons of “{}” first.</source>
+      <translation>请先在“{}”中选择一个或多个多边形。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="53" />
+      <source>The selected features of “{}” have no polygon area.</source>
+      <translation>“{}”中选中的要素没有多边形面积。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/scopes.py" line="58" />
+      <source>The selected polygons do not overlap the raster layer “{}”.</source>
+      <translation>选中的多边形与栅格图层“{}”不重叠。</translation>
+    </message>
+    <message>
       <location filename="../plugin/settings.py" line="71" />
       <source>Model cache folder</source>
       <translation>模型缓存文件夹</translation>
@@ -344,84 +414,119 @@
       <translation>切片重叠（像素）</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="59" />
+      <location filename="../plugin/tasks.py" line="56" />
       <source>Stopped.</source>
       <translation>已停止。</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="86" />
+      <location filename="../plugin/tasks.py" line="83" />
       <source>Unexpected error: {} (details in the GeoGround log panel)</source>
       <translation>意外错误：{}（详情见 GeoGround 日志面板）</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="72" />
+      <location filename="../plugin/tasks.py" line="69" />
       <source>The task failed.</source>
       <translation>任务失败。</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="83" />
+      <location filename="../plugin/tasks.py" line="80" />
       <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
       <translation>内存不足以处理此视图：请放大、减小切片大小或改用 CPU。（{}）</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="50" />
+      <location filename="../plugin/ui/chat_dock.py" line="53" />
       <source>Current view</source>
       <translation>当前视图</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="51" />
+      <location filename="../plugin/ui/chat_dock.py" line="54" />
       <source>Whole layer</source>
       <translation>整个图层</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="54" />
+      <location filename="../plugin/ui/chat_dock.py" line="55" />
+      <source>Selected polygon</source>
+      <translation>选中的多边形</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="56" />
+      <source>Drawn rectangle</source>
+      <translation>绘制的矩形</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <source>The part of the raster the instruction is about</source>
+      <translation>指令所针对的栅格范围</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="60" />
+      <source>Draw</source>
+      <translation>绘制</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="61" />
+      <source>Draw a rectangle on the map (area “Drawn rectangle”)</source>
+      <translation>在地图上绘制矩形（范围“绘制的矩形”）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="65" />
       <source>Model: a name, a local folder or a Hugging Face hub id</source>
       <translation>模型：名称、本地文件夹或 Hugging Face Hub ID</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="58" />
+      <location filename="../plugin/ui/chat_dock.py" line="69" />
       <source>Where the model runs</source>
       <translation>模型运行的设备</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="61" />
+      <location filename="../plugin/ui/chat_dock.py" line="72" />
       <source>Export…</source>
       <translation>导出…</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="62" />
+      <location filename="../plugin/ui/chat_dock.py" line="73" />
       <source>Export result layers and the conversation to a GeoPackage</source>
       <translation>将结果图层和对话导出为 GeoPackage</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="84" />
+      <location filename="../plugin/ui/chat_dock.py" line="96" />
       <source>e.g. Segment all storage tanks</source>
       <translation>例如：Segment all storage tanks</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="86" />
+      <location filename="../plugin/ui/chat_dock.py" line="98" />
       <source>Send</source>
       <translation>发送</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="88" />
+      <location filename="../plugin/ui/chat_dock.py" line="100" />
       <source>Stop</source>
       <translation>停止</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="179" />
+      <location filename="../plugin/ui/chat_dock.py" line="203" />
       <source>You</source>
       <translation>你</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="102" />
+      <location filename="../plugin/ui/chat_dock.py" line="114" />
       <source>Type an instruction first, for example “Segment all buildings”.</source>
       <translation>请先输入指令，例如“Segment all buildings”。</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="105" />
+      <location filename="../plugin/ui/chat_dock.py" line="117" />
       <source>Add or select a raster layer first.</source>
       <translation>请先添加或选择一个栅格图层。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/download_dialog.py" line="17" />
+      <source>Cancel</source>
+      <translation>取消</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/download_dialog.py" line="16" />
+      <source>Downloading the model {} from the Hugging Face hub…</source>
+      <translation>正在从 Hugging Face Hub 下载模型 {}…</translation>
     </message>
   </context>
 </TS>

@@ -18,6 +18,7 @@ from qgis.core import (
     QgsMapLayerType,
     QgsProject,
     QgsRasterLayer,
+    QgsRectangle,
 )
 from qgis.PyQt.QtCore import QObject
 from qgis.PyQt.QtWidgets import QFileDialog
@@ -25,11 +26,15 @@ from qgis.PyQt.QtWidgets import QFileDialog
 from .dependencies import missing_dependencies
 from .export import RESULT_PROPERTY, export_results, result_layers
 from .i18n import tr
+from .model_download import HubModel, ModelDownloadTask, ModelUnavailableError, pending_download, start_download
 from .raster_view import RasterSource, map_extent_to_layer, snapshot
 from .result_layers import phrase_color, read_conversation, write_conversation, write_polygons
+from .scopes import ScopeError, selection_in_raster_crs, selection_layer
 from .segmentation import ENGINES, result_rows, segment_source
 from .settings import Settings
 from .tasks import EngineTask
+from .ui.download_dialog import DownloadDialog
+from .ui.rectangle_tool import RectangleDrawer
 
 RESULTS_SUFFIX = "_geoground.gpkg"
 
@@ -43,6 +48,7 @@ class Job:
     instruction: str
     settings: Settings
     layer_name: str
+    clip: bytes | None = None  # WKB in the layer's CRS: results are cut to it (the "Selected polygon" area)
 
 
 def unsaved_results_gpkg() -> Path:
@@ -79,8 +85,12 @@ class ChatController(QObject):
         super().__init__(dock)
         self.iface = iface
         self.dock = dock
-        self.task: EngineTask | None = None
+        self.task: EngineTask | None = None  # the running chat task, or the model download that precedes it
+        self.download_dialog: DownloadDialog | None = None
         self.turns: list[dict] = []
+        self._drawer: RectangleDrawer | None = None  # made on first use: the map canvas is not touched before
+        dock.draw_requested.connect(lambda: self.drawer.start())
+        dock.closed.connect(self._clear_rectangle)
         dock.instruction_submitted.connect(self.submit)
         dock.stop_requested.connect(self.stop)
         dock.phrase_clicked.connect(self.select_phrase)
@@ -89,6 +99,21 @@ class ChatController(QObject):
         project.readProject.connect(self.load_history)
         project.cleared.connect(self._forget_history)
         project.projectSaved.connect(self.keep_unsaved_results)
+
+    @property
+    def drawer(self) -> RectangleDrawer:
+        """The "Drawn rectangle" area: its map tool and rubber band on the map canvas."""
+        if self._drawer is None:
+            self._drawer = RectangleDrawer(self.iface.mapCanvas(), self)
+            self._drawer.drawn.connect(lambda _r: self.dock.show_notice(tr("Rectangle kept: Send to ask about it.")))
+            self._drawer.cancelled.connect(
+                lambda: self.dock.show_notice(tr("The rectangle has no area: press and drag on the map."))
+            )
+        return self._drawer
+
+    def _clear_rectangle(self) -> None:
+        if self._drawer is not None:
+            self._drawer.clear()
 
     def submit(self, layer: QgsRasterLayer, instruction: str) -> None:
         if self.task is not None:
@@ -106,17 +131,66 @@ class ChatController(QObject):
         except ValueError as exc:
             self.dock.show_notice(str(exc))
             return
-        canvas = self.iface.mapCanvas()
-        extent = None  # whole layer (read coarser when large, with a message)
-        if self.dock.scope == "view":
-            extent = map_extent_to_layer(canvas.extent(), canvas.mapSettings().destinationCrs(), layer)
+        try:
+            extent, clip = self._area(layer)
+        except ScopeError as exc:
+            self.dock.show_notice(str(exc))
+            return
         settings = Settings.load()
         settings.default_model = self.dock.model or settings.default_model
         settings.device = self.dock.device or settings.device
-        job = Job(source, extent, instruction, settings, layer.name())
-        self._record("user", instruction, "")
+        job = Job(source, extent, instruction, settings, layer.name(), clip)
+        try:
+            model = pending_download(settings.default_model, settings.model_cache_dir or None)
+        except ModelUnavailableError as exc:
+            self.dock.show_notice(str(exc))
+            return
+        if model is not None:
+            self._download_then_run(model, job)
+            return
+        self._run(job)
+
+    def _area(self, layer: QgsRasterLayer) -> tuple[QgsRectangle | None, bytes | None]:
+        """(extent in the layer's CRS or None for the whole layer, clip WKB or None) of the dock's chosen area."""
+        scope = self.dock.scope
+        canvas = self.iface.mapCanvas()
+        if scope == "view":
+            return map_extent_to_layer(canvas.extent(), canvas.mapSettings().destinationCrs(), layer), None
+        if scope == "rectangle":
+            if self.drawer.rectangle is None:
+                self.drawer.start()
+                raise ScopeError(tr("Draw a rectangle on the map first (press and drag), then Send again."))
+            return map_extent_to_layer(self.drawer.rectangle, self.drawer.crs, layer), None
+        if scope == "selection":
+            clip = selection_in_raster_crs(selection_layer(self.iface.activeLayer()), layer)
+            return clip.boundingBox(), bytes(clip.asWkb())
+        return None, None  # whole layer (read coarser when large, with a message)
+
+    def _download_then_run(self, model: HubModel, job: Job) -> None:
+        """Fetch the hub model with a progress dialog first; the instruction runs once the files are cached."""
+        self.dock.set_busy(True)
+        self.task = start_download(model, lambda folder, error: self._downloaded(job, folder, error))
+        self.task.progressChanged.connect(lambda p: self.dock.progress.setValue(int(p)))
+        self.download_dialog = DownloadDialog(self.task, self.dock)
+        self.download_dialog.show()
+
+    def _downloaded(self, job: Job, folder, error: str | None) -> None:
+        task, self.task = self.task, None
+        if self.download_dialog is not None:
+            self.download_dialog.finish()
+            self.download_dialog = None
+        self.dock.set_busy(False)
+        if error is not None:
+            if isinstance(task, ModelDownloadTask) and task.isCanceled():
+                error = tr("Download stopped. It continues where it stopped the next time you send an instruction.")
+            self.dock.show_notice(error)
+            return
+        self._run(job)
+
+    def _run(self, job: Job) -> None:
+        self._record("user", job.instruction, "")
         self.task = EngineTask(
-            tr("GeoGround: {}").format(instruction),
+            tr("GeoGround: {}").format(job.instruction),
             lambda t: run_job(job, t),
             lambda result, error: self._finished(job, result, error),
         )
@@ -131,8 +205,12 @@ class ChatController(QObject):
             self.task.cancel()
 
     def shutdown(self) -> None:
-        """Cancel any running task and drop the model (plugin unload)."""
+        """Cancel any running task, take the drawn rectangle off the map and drop the model (plugin unload)."""
         self.stop()
+        if self.download_dialog is not None:
+            self.download_dialog.finish()
+            self.download_dialog = None
+        self._clear_rectangle()
         self.shutdown_signals()
         ENGINES.clear()
 
@@ -148,7 +226,7 @@ class ChatController(QObject):
             self.dock.show_notice(warning)
         gpkg = results_gpkg()
         layer_name = _layer_name(job.instruction)
-        rows = result_rows(segmentation, view.crs_wkt)
+        rows = result_rows(segmentation, view.crs_wkt, clip=job.clip)
         try:
             layer = write_polygons(gpkg, layer_name, view.crs_wkt, rows)
             self._record("assistant", segmentation.reply_text, layer_name)
@@ -159,11 +237,11 @@ class ChatController(QObject):
             return
         layer.setCustomProperty(RESULT_PROPERTY, True)
         QgsProject.instance().addMapLayer(layer)
-        counts = segmentation.counts()
+        phrases = dict.fromkeys(attributes["phrase"] for _, attributes in rows)  # those left after any clip
         self.dock.end_answer(
             segmentation.reply_text,
-            {phrase: phrase_color(phrase).name() for phrase in counts},
-            tr("{} object(s) in layer “{}” ({}).").format(len(segmentation.features), layer_name, gpkg.name),
+            {phrase: phrase_color(phrase).name() for phrase in phrases},
+            tr("{} object(s) in layer “{}” ({}).").format(len(rows), layer_name, gpkg.name),
             layer.id(),
         )
 

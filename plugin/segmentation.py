@@ -20,6 +20,7 @@ from qgis.core import (
 )
 
 from .raster_view import RasterSource, RasterView, read_view
+from .scopes import clip_polygon
 from .settings import Settings
 
 
@@ -111,12 +112,24 @@ def area_perimeter_measurer(crs_wkt: str) -> Callable[[bytes], tuple[float, floa
     return measure
 
 
-def result_rows(result, crs_wkt: str) -> list[tuple[bytes, dict]]:
-    """(WKB, attributes) per feature of a SegmentationResult, measured in m2 / m."""
+def result_rows(result, crs_wkt: str, clip: bytes | None = None) -> list[tuple[bytes, dict]]:
+    """(WKB, attributes) per feature of a SegmentationResult, measured in m2 / m.
+
+    With ``clip`` (WKB in the result's CRS) each polygon is cut to it first and dropped when nothing is left, so the
+    areas are those of the clipped objects.
+    """
     measure = area_perimeter_measurer(crs_wkt)
+    clip_geometry = None
+    if clip is not None:
+        clip_geometry = QgsGeometry()
+        clip_geometry.fromWkb(clip)
     rows = []
     for feature in result.features:
         wkb = feature.geometry.wkb
+        if clip_geometry is not None:
+            wkb = clip_polygon(wkb, clip_geometry)
+            if wkb is None:
+                continue
         area, perimeter = measure(wkb)
         attributes = {
             "phrase": feature.phrase,

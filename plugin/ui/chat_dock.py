@@ -16,6 +16,7 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,8 @@ class ChatDock(QDockWidget):
     stop_requested = pyqtSignal()
     phrase_clicked = pyqtSignal(str, str)  # result layer id, phrase
     export_requested = pyqtSignal()
+    draw_requested = pyqtSignal()  # the user wants to draw the rectangle of the "Drawn rectangle" area
+    closed = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(tr("GeoGround chat"), parent)
@@ -49,6 +52,14 @@ class ChatDock(QDockWidget):
         self.scope_combo = QComboBox(body)
         self.scope_combo.addItem(tr("Current view"), "view")
         self.scope_combo.addItem(tr("Whole layer"), "layer")
+        self.scope_combo.addItem(tr("Selected polygon"), "selection")
+        self.scope_combo.addItem(tr("Drawn rectangle"), "rectangle")
+        self.scope_combo.setToolTip(tr("The part of the raster the instruction is about"))
+        self.scope_combo.activated.connect(self._on_scope_chosen)
+        self.draw_button = QToolButton(body)
+        self.draw_button.setText(tr("Draw"))
+        self.draw_button.setToolTip(tr("Draw a rectangle on the map (area “Drawn rectangle”)"))
+        self.draw_button.clicked.connect(self._on_draw)
         self.model_combo = QComboBox(body)
         self.model_combo.setEditable(True)
         self.model_combo.setToolTip(tr("Model: a name, a local folder or a Hugging Face hub id"))
@@ -62,6 +73,7 @@ class ChatDock(QDockWidget):
         self.export_button.setToolTip(tr("Export result layers and the conversation to a GeoPackage"))
         self.export_button.clicked.connect(self.export_requested)
         options.addWidget(self.scope_combo)
+        options.addWidget(self.draw_button)
         options.addWidget(self.model_combo, 1)
         options.addWidget(self.device_combo)
         options.addWidget(self.export_button)
@@ -107,6 +119,18 @@ class ChatDock(QDockWidget):
         self.append_message("user", text)
         self.input.clear()
         self.instruction_submitted.emit(layer, text)
+
+    def _on_scope_chosen(self, index: int) -> None:
+        if self.scope_combo.itemData(index) == "rectangle":
+            self.draw_requested.emit()
+
+    def _on_draw(self) -> None:
+        self.scope_combo.setCurrentIndex(self.scope_combo.findData("rectangle"))
+        self.draw_requested.emit()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.closed.emit()
+        super().closeEvent(event)
 
     def append_message(self, role: str, text: str) -> None:
         self._add_block(self._message_html(role, html.escape(text)))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from qgis.PyQt.QtCore import QEvent
 from qgis.PyQt.QtWidgets import QApplication
+
+from .chat_doubles import controller, scene, use_model  # noqa: F401 - fixtures shared by the chat tests
 
 
 def flush_deleted_widgets() -> None:
@@ -29,3 +33,7 @@ def loaded_plugin(qgis_iface, qgis_app, plugin_package, plugins_dir):
     yield qgis.utils.plugins[plugin_package]
     if plugin_package in qgis.utils.active_plugins:
         assert qgis.utils.unloadPlugin(plugin_package)
+    # qgis.utils purges only the modules it saw the plugin import; drop the rest too, so later tests import one
+    # consistent copy of the package instead of a mix of old and new modules.
+    for name in [m for m in sys.modules if m == plugin_package or m.startswith(plugin_package + ".")]:
+        del sys.modules[name]
