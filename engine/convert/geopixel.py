@@ -1,8 +1,9 @@
 """Convert a published GeoPixel checkpoint (``MBZUAI/GeoPixel-7B``, ``MBZUAI/GeoPixel-7B-RES``) to our format.
 
 Input: the folder as published (``pytorch_model-0000x-of-0000N.bin`` pickles + ``pytorch_model.bin.index.json``,
-``config.json``, ``added_tokens.json``). Output: a GeoGround model folder (``config.json`` + sharded safetensors
-+ ``conversion_report.json``) that ``GeoGroundModel.from_pretrained`` loads.
+``config.json``, ``added_tokens.json``, and InternLM2's ``tokenizer.model`` with its side files, or a separate
+folder holding that ``tokenizer.model``). Output: a GeoGround model folder (``config.json`` + sharded safetensors
++ ``tokenizer.json`` + ``conversion_report.json``) that ``Engine.load`` runs.
 
 Every source key goes through one explicit rule (see ``map_key``). Keys are dropped only for two documented
 reasons: InternLM-XComposer's extra LoRA branches (``lora_sft``, ``lora_dpo``, ``lora_web``; GeoPixel runs in the
@@ -33,6 +34,7 @@ from ..model.presets import geopixel_7b
 from .checkpoint_io import ShardWriter, iter_shards, pickle_shards
 from .report import ConversionError, ConversionReport
 from .sam2_keys import UnknownKeyError, map_sam2_key
+from .tokenizer import TOKENIZER_MODEL, WHERE_TO_GET, load_sentencepiece_tokenizer, read_side_files, save_tokenizer
 
 UNUSED_LORA = "unused LoRA branch (lora_sft/lora_dpo/lora_web)"
 VIDEO_MEMORY = "SAM2 video-tracking memory (unused on single images)"
@@ -55,6 +57,8 @@ _SAM2_PARTS = {
 # Source tensors kept aside because derived weights need them.
 _KEEP = ("vision_proj.0.weight", "vision_proj.0.bias", "vision_proj.2.weight", "vision_proj.2.bias")
 _SEPARATORS = {"plora_glb_GN": "visual.global_separator", "plora_sub_GN": "visual.row_separator"}
+# Tokens GeoPixel's prompts and answers rely on being single ids: InternLM2's turn markers and the added tokens.
+_WHOLE_TOKENS = ("[UNUSED_TOKEN_146]", "[UNUSED_TOKEN_145]", "[SEG]", "<p>", "</p>")
 
 
 def map_key(key: str, tensor: torch.Tensor, llm: dict[str, Any]) -> list[tuple[str, torch.Tensor]] | str | None:
@@ -246,31 +250,74 @@ def _mask_dim(expected: dict[str, torch.Size]) -> int:
     return int(expected["mask_predictor.text_hidden_fcs.2.weight"][0])
 
 
+def load_tokenizer(source: Path, tokenizer: str | Path | None = None):
+    """InternLM2's tokenizer for the GeoPixel folder ``source``, converted in memory (nothing written).
+
+    ``tokenizer``: a folder holding ``tokenizer.model`` when ``source`` has none (the published weights folder may
+    lack it; InternLM-XComposer-2.5's repository has it). The added tokens of ``source`` ([SEG], <p>, </p>) are
+    kept in either case.
+    """
+    folder = Path(tokenizer) if tokenizer is not None else source
+    if not (folder / TOKENIZER_MODEL).is_file():
+        hint = "" if tokenizer is not None else "; pass --tokenizer FOLDER (tokenizer=...) naming a folder that has it"
+        raise ConversionError(f"{folder} has no {TOKENIZER_MODEL}: {WHERE_TO_GET}{hint}")
+    extra = read_side_files(source).added if folder.resolve() != source.resolve() else None
+    return load_sentencepiece_tokenizer(folder, extra)
+
+
+def check_tokenizer(tokenizer, config: GeoGroundConfig) -> None:
+    """The tokenizer must fit the embedding table, keep GeoPixel's markers whole and agree on the [SEG] ids."""
+    vocab = int(config.llm["vocab_size"])
+    if len(tokenizer) > vocab:
+        raise ConversionError(f"the tokenizer has {len(tokenizer)} tokens but the checkpoint embeds only {vocab}")
+    for token in _WHOLE_TOKENS:
+        ids = tokenizer(token, add_special_tokens=False)["input_ids"]
+        if len(ids) != 1:
+            raise ConversionError(f"the tokenizer splits {token} into {len(ids)} tokens; GeoPixel needs it whole")
+    for token, name in (("[SEG]", "seg_token_id"), ("<p>", "phrase_start_token_id"), ("</p>", "phrase_end_token_id")):
+        wanted = getattr(config, name)
+        if wanted is not None and tokenizer.convert_tokens_to_ids(token) != wanted:
+            got = tokenizer.convert_tokens_to_ids(token)
+            raise ConversionError(f"the tokenizer gives {token} the id {got}, the checkpoint expects {wanted}")
+    if tokenizer.eos_token_id != config.eos_token_id:
+        raise ConversionError(f"the tokenizer ends text with id {tokenizer.eos_token_id}, not {config.eos_token_id}")
+
+
+def _tokenizer_summary(tokenizer, folder: Path) -> dict[str, Any]:
+    added = {token.content: index for index, token in tokenizer.added_tokens_decoder.items()}
+    return {"source": str(folder / TOKENIZER_MODEL), "tokens": len(tokenizer), "added_tokens": added}
+
+
 def convert_geopixel(
     source: str | Path,
     output: str | Path,
     *,
     dtype: torch.dtype | None = None,
     overrides: dict[str, Any] | None = None,
+    tokenizer: str | Path | None = None,
     log: Callable[[str], None] | None = None,
 ) -> ConversionReport:
     """Convert the GeoPixel folder ``source`` into our model folder ``output``; returns the key report.
 
     ``dtype``: cast floating weights (default: keep the checkpoint's, bfloat16 for the published ones).
     ``overrides``: GeoGroundConfig kwargs replacing the derived ones (e.g. the SAM2 sizes of a smaller variant).
-    Raises :class:`ConversionError` (with ``.report``) before writing anything when a key is missing or
-    unexpected, or a shape does not match.
+    ``tokenizer``: folder holding InternLM2's ``tokenizer.model`` when ``source`` has none.
+    Raises :class:`ConversionError` (with ``.report`` for key problems) before writing anything when a key is
+    missing or unexpected, a shape does not match, or the tokenizer is missing or does not fit the checkpoint.
     """
     source, output = Path(source), Path(output)
     log = log or (lambda message: None)
     shards = pickle_shards(source)
+    text_tokenizer = load_tokenizer(source, tokenizer)
     shapes: dict[str, torch.Size] = {}
     for _, state in iter_shards(source):
         shapes.update((key, tensor.shape) for key, tensor in state.items())
         del state
     config = build_config(source, shapes, overrides)
+    check_tokenizer(text_tokenizer, config)
     expected = expected_shapes(config)
     report = ConversionReport()
+    report.tokenizer = _tokenizer_summary(text_tokenizer, Path(tokenizer) if tokenizer is not None else source)
     _plan(source, config.llm, expected, report)
     if not report.ok:
         raise ConversionError(f"{source} does not match the GeoPixel layout:\n{report.summary()}", report)
@@ -294,5 +341,7 @@ def convert_geopixel(
     report.written_keys += len(derived)
     writer.finish()
     config.save_pretrained(output)
+    save_tokenizer(text_tokenizer, output)
+    log(f"wrote the tokenizer ({len(text_tokenizer)} tokens) to {output}")
     (output / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
     return report

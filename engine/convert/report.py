@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ConversionError(ValueError):
@@ -24,6 +25,7 @@ class ConversionReport:
     missing: list[str] = field(default_factory=list)  # our keys nothing produced
     unexpected: list[str] = field(default_factory=list)  # source keys no rule maps
     shape_errors: list[str] = field(default_factory=list)
+    tokenizer: dict[str, Any] = field(default_factory=dict)  # source, tokens, added_tokens (content -> id)
 
     def drop(self, reason: str, key: str) -> None:
         self.dropped.setdefault(reason, []).append(key)
@@ -41,6 +43,12 @@ class ConversionReport:
         for title, keys in (("missing", self.missing), ("unexpected", self.unexpected)):
             lines.append(f"{title}: {len(keys)}" + (": " + ", ".join(keys[:20]) if keys else ""))
         lines += [f"shape error: {error}" for error in self.shape_errors[:20]]
+        if self.tokenizer:
+            items = sorted(self.tokenizer["added_tokens"].items(), key=lambda item: item[1])
+            added = ", ".join(f"{token}={index}" for token, index in items[-12:])  # the newest ones matter most
+            more = f" (and {len(items) - 12} more)" if len(items) > 12 else ""
+            lines.append(f"tokenizer: {self.tokenizer['tokens']} tokens from {self.tokenizer['source']}")
+            lines.append(f"tokenizer added tokens: {added}{more}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -52,4 +60,5 @@ class ConversionReport:
             "missing": self.missing,
             "unexpected": self.unexpected,
             "shape_errors": self.shape_errors,
+            "tokenizer": self.tokenizer,
         }

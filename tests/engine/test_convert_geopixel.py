@@ -1,27 +1,37 @@
 """The GeoPixel converter on a tiny synthetic checkpoint written in the published layout.
 
 The fixture writes what MBZUAI/GeoPixel-7B ships (sharded ``.bin`` pickles with InternLM-XComposer / SAM2 key names,
-``config.json``, ``added_tokens.json``), including the unused LoRA branches and the SAM2 video memory, from a tiny
-random model. The InternLM2 check below recomputes the fused-``wqkv`` attention with Partial LoRA from the
-published tensors, independently of the converter and of transformers.
+``config.json``, ``added_tokens.json``, InternLM2's SentencePiece ``tokenizer.model`` and its side files), including
+the unused LoRA branches and the SAM2 video memory, from a tiny random model and a tiny SentencePiece model trained
+here with InternLM2's settings. The InternLM2 check below recomputes the fused-``wqkv`` attention with Partial LoRA
+from the published tensors, independently of the converter and of transformers.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import random
 import re
+import tempfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 
+from engine.api import Engine
 from engine.convert import ConversionError, convert_geopixel
 from engine.convert.cli import add_arguments, run
 from engine.convert.geopixel import REPORT_FILE
 from engine.model import GeoGroundConfig, GeoGroundModel
 from engine.model.presets import _decoder, geopixel_7b, tiny
+from engine.types import Reply
+
+sentencepiece = pytest.importorskip("sentencepiece")
 
 VOCAB, SEG, BOP, EOP = 300, 297, 298, 299
 HIDDEN, HEADS, KV_HEADS, LAYERS, RANK = 32, 4, 2, 2, 8
@@ -178,7 +188,57 @@ def to_published(model: GeoGroundModel) -> dict[str, torch.Tensor]:
     return out
 
 
-def write_published(folder, state: dict[str, torch.Tensor]) -> None:
+@functools.cache
+def _sentencepiece_model(markers: bool = True) -> bytes:
+    """An InternLM2-style SentencePiece model (BPE, byte fallback, no dummy prefix, the turn markers as
+    user-defined pieces) with exactly SEG pieces, so the added tokens get the ids the checkpoint expects.
+    ``markers=False``: the markers are not pieces, so the model splits them."""
+    rng = random.Random(0)
+    words = "segment all the storage tanks ships near harbour road river".split()
+    with tempfile.TemporaryDirectory() as folder:
+        corpus = Path(folder) / "corpus.txt"
+        corpus.write_text("\n".join(" ".join(rng.choice(words) for _ in range(8)) for _ in range(40)))
+        sentencepiece.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(Path(folder) / "tokenizer"),
+            model_type="bpe",
+            vocab_size=SEG,
+            byte_fallback=True,
+            character_coverage=1.0,
+            add_dummy_prefix=False,
+            remove_extra_whitespaces=False,
+            normalization_rule_name="identity",
+            user_defined_symbols=["[UNUSED_TOKEN_145]", "[UNUSED_TOKEN_146]"] if markers else [],
+            unk_id=0,
+            bos_id=1,
+            eos_id=2,
+            pad_id=-1,
+            minloglevel=2,
+        )
+        return (Path(folder) / "tokenizer.model").read_bytes()
+
+
+def write_tokenizer(folder, added: bool = True) -> None:
+    """InternLM2's tokenizer files as the GeoPixel repositories carry them (the class is remote code we never run)."""
+    (folder / "tokenizer.model").write_bytes(_sentencepiece_model())
+    config = {
+        "auto_map": {"AutoTokenizer": ["tokenization_internlm2.InternLM2Tokenizer", None]},
+        "tokenizer_class": "InternLM2Tokenizer",
+        "add_bos_token": True,
+        "add_eos_token": False,
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "pad_token": "</s>",
+    }
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    roles = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>"}
+    (folder / "special_tokens_map.json").write_text(json.dumps(roles))
+    if added:
+        (folder / "added_tokens.json").write_text(json.dumps({"[SEG]": SEG, "<p>": BOP, "</p>": EOP}))
+
+
+def write_published(folder, state: dict[str, torch.Tensor], tokenizer: bool = True) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     keys = sorted(state)
     weight_map = {}
@@ -189,6 +249,8 @@ def write_published(folder, state: dict[str, torch.Tensor]) -> None:
     (folder / "pytorch_model.bin.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
     (folder / "config.json").write_text(json.dumps(INTERNLM2_CONFIG))
     (folder / "added_tokens.json").write_text(json.dumps({"[SEG]": SEG, "<p>": BOP, "</p>": EOP}))
+    if tokenizer:
+        write_tokenizer(folder)
 
 
 @pytest.fixture(scope="module")
@@ -367,3 +429,87 @@ def test_command_line_converts_and_refuses_a_used_folder(published, tmp_path, ca
     assert (output / "model.safetensors.index.json").is_file()
     assert run(parser.parse_args(["geopixel", str(folder), str(output)])) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_converted_folder_carries_the_tokenizer(converted):
+    from transformers import PreTrainedTokenizerFast
+
+    output, report = converted
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(output)
+    assert len(tokenizer) == VOCAB
+    assert [tokenizer.convert_tokens_to_ids(t) for t in ("[SEG]", "<p>", "</p>")] == [SEG, BOP, EOP]
+    start = tokenizer("[UNUSED_TOKEN_146]user\n", add_special_tokens=False)["input_ids"]
+    assert start[0] == 4 and len(tokenizer("[UNUSED_TOKEN_146]", add_special_tokens=False)["input_ids"]) == 1
+    saved = json.loads((output / REPORT_FILE).read_text())["tokenizer"]
+    assert saved["tokens"] == VOCAB and saved["added_tokens"]["[SEG]"] == SEG
+    assert f"tokenizer: {VOCAB} tokens" in report.summary()
+
+
+def test_engine_loads_and_chats_with_the_converted_folder(converted):
+    from engine.model.chat import INTERNLM2_TEMPLATE, encode, template_for
+    from engine.types import Turn
+
+    output, _ = converted
+    engine = Engine.load(str(output), device="cpu")
+    assert template_for(engine.model.config) is INTERNLM2_TEMPLATE
+    ids, _ = encode(engine.tokenizer, [Turn("user", "segment all ships")], template=INTERNLM2_TEMPLATE)
+    assert ids[0] == engine.tokenizer.convert_tokens_to_ids("[UNUSED_TOKEN_146]")
+    assert engine.tokenizer.decode(ids) == "[UNUSED_TOKEN_146]user\nsegment all ships[UNUSED_TOKEN_145]\n" + (
+        "[UNUSED_TOKEN_146]assistant\n"
+    )
+    image = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    reply = engine.chat(image, "segment all storage tanks", max_new_tokens=3)
+    assert isinstance(reply, Reply) and isinstance(reply.raw_text, str)
+    for segment in reply.segments:
+        assert segment.mask.shape == image.shape[:2]
+
+
+def test_tokenizer_from_another_folder(published, tmp_path, capsys):
+    """The weights folder lacks tokenizer.model: refused before writing, then taken from the base model's folder."""
+    _, state, _ = published
+    weights = tmp_path / "GeoPixel-7B"
+    write_published(weights, state, tokenizer=False)
+    with pytest.raises(ConversionError, match=r"no tokenizer\.model.*--tokenizer"):
+        convert_geopixel(weights, tmp_path / "refused", overrides=OVERRIDES)
+    assert not (tmp_path / "refused").exists()
+    base = tmp_path / "internlm-xcomposer2d5-7b"
+    base.mkdir()
+    write_tokenizer(base, added=False)  # the base model knows nothing of [SEG], <p>, </p>
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text(json.dumps(OVERRIDES))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    output = tmp_path / "model"
+    args = ["geopixel", str(weights), str(output), "--overrides", str(overrides), "--tokenizer", str(base)]
+    assert run(parser.parse_args(args)) == 0
+    assert f"tokenizer: {VOCAB} tokens from {base / 'tokenizer.model'}" in capsys.readouterr().out
+    engine = Engine.load(str(output), device="cpu")
+    assert engine.tokenizer("a[SEG]", add_special_tokens=False)["input_ids"][-1] == SEG
+
+
+def test_tokenizer_that_does_not_fit_the_checkpoint_is_refused(published, tmp_path):
+    _, state, _ = published
+    folder = tmp_path / "too-many-tokens"
+    write_published(folder, state)
+    (folder / "added_tokens.json").write_text(json.dumps({"[SEG]": SEG, "<p>": BOP, "</p>": EOP, "<x>": VOCAB}))
+    with pytest.raises(ConversionError, match=f"301 tokens but the checkpoint embeds only {VOCAB}"):
+        convert_geopixel(folder, tmp_path / "out", overrides=OVERRIDES)
+    assert not (tmp_path / "out").exists()
+
+
+def test_tokenizer_that_splits_the_turn_markers_is_refused(published, tmp_path):
+    _, state, _ = published
+    folder = tmp_path / "plain-pieces"
+    write_published(folder, state)
+    (folder / "tokenizer.model").write_bytes(_sentencepiece_model(markers=False))
+    with pytest.raises(ConversionError, match=r"splits \[UNUSED_TOKEN_146\] into \d+ tokens"):
+        convert_geopixel(folder, tmp_path / "out", overrides=OVERRIDES)
+    assert not (tmp_path / "out").exists()
+
+
+def test_tokenizer_ids_must_match_the_checkpoint(published, tmp_path):
+    folder, _, _ = published
+    overrides = {**OVERRIDES, "seg_token_id": SEG - 1}  # a config that expects [SEG] elsewhere
+    with pytest.raises(ConversionError, match=f"gives \\[SEG\\] the id {SEG}, the checkpoint expects {SEG - 1}"):
+        convert_geopixel(folder, tmp_path / "out", overrides=overrides)
+    assert not (tmp_path / "out").exists()
