@@ -9,7 +9,7 @@ import torch
 from engine.data.real_scenes import RestrictedDataError
 from engine.data.sample import count_seg
 from engine.model import GeoGroundModel, build_tokenizer, preset_config
-from engine.train.config import LoraSettings, RecipeError, load_recipe, parse_recipe
+from engine.train.config import LoraSettings, RecipeError, load_recipe, parse_recipe, stage_data
 from engine.train.data import DataConfig, SampleStream, check_training_path, class_index, collate, load_real_scene
 from engine.train.lora import apply_lora, merge_lora
 from engine.train.recipe import set_trainable
@@ -27,8 +27,11 @@ def tiny():
 def test_shipped_recipes_parse_into_two_stages():
     for name in ("demo", "demo_union", "tiny"):
         recipe = load_recipe(name)
-        assert [s.losses for s in recipe.stages] == ["text", "joint"]
+        assert [s.losses for s in recipe.stages][:2] == ["text", "joint"]
         assert recipe.total_steps == sum(s.steps for s in recipe.stages)
+    masks = load_recipe("demo").stages[2]  # the demo's third stage: masks only, on "segment all" questions
+    assert masks.trainable == ["grounding", "mask_predictor"]
+    assert stage_data(load_recipe("demo"), masks).task == "segment_all"
     assert load_recipe("demo").export_dir == "engine/pretrained/demo"
     # The earlier candidate run must not overwrite the shipped weights; it differs from the demo run by the
     # segment-all answer style only (and the schedule).
