@@ -389,27 +389,32 @@
       <translation>Les polygones sélectionnés ne recouvrent pas la couche raster « {} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="71" />
+      <location filename="../plugin/settings.py" line="69" />
+      <source>Model's input size</source>
+      <translation>Taille d’entrée du modèle</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="72" />
       <source>Model cache folder</source>
       <translation>Dossier de cache des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="72" />
+      <location filename="../plugin/settings.py" line="73" />
       <source>Default model (name, folder or hub id)</source>
       <translation>Modèle par défaut (nom, dossier ou identifiant du hub)</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="74" />
+      <location filename="../plugin/settings.py" line="75" />
       <source>Precision</source>
       <translation>Précision</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="75" />
+      <location filename="../plugin/settings.py" line="76" />
       <source>Tile size (pixels)</source>
       <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="76" />
+      <location filename="../plugin/settings.py" line="77" />
       <source>Tile overlap (pixels)</source>
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>

@@ -389,27 +389,32 @@
       <translation>选中的多边形与栅格图层“{}”不重叠。</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="71" />
+      <location filename="../plugin/settings.py" line="69" />
+      <source>Model's input size</source>
+      <translation>模型输入尺寸</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="72" />
       <source>Model cache folder</source>
       <translation>模型缓存文件夹</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="72" />
+      <location filename="../plugin/settings.py" line="73" />
       <source>Default model (name, folder or hub id)</source>
       <translation>默认模型（名称、文件夹或 Hub ID）</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="74" />
+      <location filename="../plugin/settings.py" line="75" />
       <source>Precision</source>
       <translation>精度</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="75" />
+      <location filename="../plugin/settings.py" line="76" />
       <source>Tile size (pixels)</source>
       <translation>切片大小（像素）</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="76" />
+      <location filename="../plugin/settings.py" line="77" />
       <source>Tile overlap (pixels)</source>
       <translation>切片重叠（像素）</translation>
     </message>

@@ -83,6 +83,9 @@ def segment_source(
         nodata=next((v for v in view.nodata if v is not None), None),
         max_new_tokens=settings.max_new_tokens,
         measure=False,  # measured with QGIS's geodesy in result_rows
+        tile_size=settings.tile_size or None,  # None: the model's input size
+        overlap=settings.tile_overlap if settings.tile_size else None,
+        on_progress=lambda done, total: report(30 + 65 * done / total),
         on_text=on_text,
         should_stop=should_stop,
     )

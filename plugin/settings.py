@@ -31,8 +31,8 @@ class Settings:
     default_model: str = "demo"
     device: str = "auto"
     precision: str = "auto"
-    tile_size: int = 1024
-    tile_overlap: int = 128
+    tile_size: int = 0  # 0: the model's own input size (views larger than it are answered in tiles)
+    tile_overlap: int = 128  # used with a fixed tile size; with the automatic size, 1/8 of the tile
     max_new_tokens: int = 256
 
     @classmethod
@@ -65,7 +65,8 @@ class SettingsPage(QgsOptionsPageWidget):
         self.model = _combo(self, MODEL_CHOICES, current.default_model, editable=True)
         self.device = _combo(self, DEVICE_CHOICES, current.device)
         self.precision = _combo(self, PRECISION_CHOICES, current.precision)
-        self.tile_size = _spin(self, 256, 8192, current.tile_size, step=128)
+        self.tile_size = _spin(self, 0, 8192, current.tile_size, step=128)
+        self.tile_size.setSpecialValueText(tr("Model's input size"))
         self.tile_overlap = _spin(self, 0, 2048, current.tile_overlap, step=16)
         self.max_new_tokens = _spin(self, 16, 4096, current.max_new_tokens, step=16)
         form.addRow(tr("Model cache folder"), self.cache_dir)
@@ -83,7 +84,7 @@ class SettingsPage(QgsOptionsPageWidget):
             device=self.device.currentText(),
             precision=self.precision.currentText(),
             tile_size=self.tile_size.value(),
-            tile_overlap=min(self.tile_overlap.value(), self.tile_size.value() // 2),
+            tile_overlap=min(self.tile_overlap.value(), self.tile_size.value() // 2 or self.tile_overlap.value()),
             max_new_tokens=self.max_new_tokens.value(),
         )
 

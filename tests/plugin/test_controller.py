@@ -205,3 +205,38 @@ def test_results_of_an_unsaved_project_move_beside_it_on_save(scene, controller,
     assert project.write(str(folder / "saved.qgz"))
     assert result.source().startswith(str(folder / "saved_geoground.gpkg"))
     assert result.isValid() and result.featureCount() == len(DISCS)
+
+
+def test_a_view_larger_than_the_model_input_is_answered_in_tiles(scene, controller, use_model, qgis_app):
+    """The 320 x 240 px layer, asked of a model whose input is 96 px, goes in tiles; discs cut by tiles stay whole.
+    A fixed tile size in the settings wins over the model's."""
+    from qgis.core import QgsSettings
+
+    layer, _ = scene
+    seen = []
+
+    class SmallInput(StreamingDouble):
+        view_size = 96
+
+        def chat(self, image, conversation, **options):
+            seen.append(image.shape[:2])
+            return super().chat(image, conversation, **options)
+
+    use_model(SmallInput())
+    controller.dock.scope_combo.setCurrentIndex(controller.dock.scope_combo.findData("layer"))
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
+    assert len(seen) > 4 and set(seen) == {(96, 96)}
+    [result] = result_layers()
+    assert result.featureCount() == len(DISCS)
+    seen.clear()
+    QgsSettings().setValue("GeoGround/tile_size", 160)
+    QgsSettings().setValue("GeoGround/tile_overlap", 32)
+    try:
+        ask(controller, layer, "Segment all discs")
+        wait_for(controller)
+    finally:
+        QgsSettings().remove("GeoGround/tile_size")
+        QgsSettings().remove("GeoGround/tile_overlap")
+    assert set(seen) == {(160, 160)} and len(seen) == 3 * 2  # 320 x 240 px in 160 px tiles, 32 px overlap
+    assert sorted(r.featureCount() for r in result_layers()) == [len(DISCS), len(DISCS)]

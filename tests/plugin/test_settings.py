@@ -17,7 +17,7 @@ def test_defaults_then_round_trip(qgis_app):
     from geoground.plugin.settings import Settings
 
     defaults = Settings.load()
-    assert defaults.default_model == "demo" and defaults.device == "auto" and defaults.tile_size == 1024
+    assert defaults.default_model == "demo" and defaults.device == "auto" and defaults.tile_size == 0
     assert defaults.model_cache_dir.endswith("models")
     changed = Settings(model_cache_dir="/data/models", default_model="/my/model", device="cpu", tile_size=512)
     changed.save()
@@ -28,13 +28,14 @@ def test_bad_stored_values_fall_back_to_defaults(qgis_app):
     from geoground.plugin.settings import Settings
 
     QgsSettings().setValue("GeoGround/tile_size", "not a number")
-    assert Settings.load().tile_size == 1024
+    assert Settings.load().tile_size == 0  # the model's own input size
 
 
 def test_options_page_applies_what_the_user_set(qgis_app):
     from geoground.plugin.settings import Settings, SettingsPage
 
     page = SettingsPage()
+    assert page.tile_size.value() == 0 and page.tile_size.text() == page.tile_size.specialValueText() != ""
     page.device.setCurrentText("cpu")
     page.tile_size.setValue(768)
     page.tile_overlap.setValue(2000)  # more than half a tile: clamped
