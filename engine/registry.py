@@ -1,7 +1,9 @@
-"""Resolve a model argument to weights: a shipped preset, the random ``tiny`` model, a local folder or a hub id.
+"""Resolve a model argument to weights: a shipped preset, the random ``tiny`` model, a local folder, a published
+checkpoint by name (``GeoPixel-7B``, ``GeoPixel-7B-RES``; see ``engine.published``) or a hub id.
 
 Hub ids go through ``huggingface_hub.snapshot_download``, so the standard cache is used and ``HF_HUB_OFFLINE=1``
-works with whatever is already cached.
+works with whatever is already cached. Published names are downloaded and converted once by
+``published.prepare_published``; they are not hub ids.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")  # org/name or
 
 def hub_reference(model: str | Path) -> tuple[str, str | None] | None:
     """``(repo_id, revision or None)`` when ``model`` names a hub repository (``org/name[@revision]``); None for the
-    presets, existing local folders and anything else. Light: callers on a GUI thread may use it freely."""
+    presets, the published names (they have no ``/``), existing local folders and anything else. Light: callers on a
+    GUI thread may use it freely."""
     name = str(model).strip()
     if name in RANDOM + SHIPPED or Path(name).expanduser().is_dir() or not _HUB_ID.match(name):
         return None
@@ -42,7 +45,11 @@ class ModelSource:
 
 
 def _valid_names() -> str:
-    return f"presets {', '.join(RANDOM + SHIPPED)}, a local model folder, or a hub id 'org/name'"
+    from .published import published_names
+
+    published = ", ".join(published_names(chat_only=True))
+    presets = ", ".join(RANDOM + SHIPPED)
+    return f"presets {presets}, published models {published}, a local model folder, or a hub id 'org/name'"
 
 
 def _check_folder(folder: Path) -> Path:
@@ -69,6 +76,14 @@ def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSour
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelSource(str(path), _check_folder(path))
+    from .published import check_chat, find_published, prepare_published
+
+    published = find_published(name)
+    if published is not None:
+        entry, revision = published
+        check_chat(entry)  # before any download
+        shown = entry.name if revision == entry.revision else f"{entry.name}@{revision}"
+        return ModelSource(shown, _check_folder(prepare_published(name, cache_dir)))
     hub = hub_reference(name)
     if hub is not None:
         from huggingface_hub import snapshot_download

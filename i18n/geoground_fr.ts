@@ -15,21 +15,21 @@
     </message>
     <message>
       <location filename="../plugin/controller.py" line="185" />
-      <source>Download stopped. It continues where it stopped the next time you send an instruction.</source>
-      <translation>Téléchargement arrêté. Il reprendra là où il s’est arrêté à la prochaine instruction envoyée.</translation>
+      <source>Stopped. The files downloaded so far are kept; the next instruction with this model goes on from them (a conversion that was under way starts again).</source>
+      <translation>Arrêté. Les fichiers déjà téléchargés sont conservés ; la prochaine instruction avec ce modèle reprend à partir d’eux (une conversion en cours recommence).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="252" />
+      <location filename="../plugin/controller.py" line="255" />
       <source>That result layer is no longer in the project.</source>
       <translation>Cette couche de résultats n’est plus dans le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="265" />
+      <location filename="../plugin/controller.py" line="268" />
       <source>Export GeoGround results</source>
       <translation>Exporter les résultats GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="265" />
+      <location filename="../plugin/controller.py" line="268" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
@@ -39,22 +39,22 @@
       <translation>Dessinez d’abord un rectangle sur la carte (cliquer-glisser), puis cliquez à nouveau sur Envoyer.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="193" />
+      <location filename="../plugin/controller.py" line="196" />
       <source>GeoGround: {}</source>
       <translation>GeoGround : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="244" />
+      <location filename="../plugin/controller.py" line="247" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>{} objet(s) dans la couche « {} » ({}).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="275" />
+      <location filename="../plugin/controller.py" line="278" />
       <source>Exported to {}.</source>
       <translation>Exporté vers {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="301" />
+      <location filename="../plugin/controller.py" line="304" />
       <source>Results moved beside the project: {}.</source>
       <translation>Résultats déplacés à côté du projet : {}.</translation>
     </message>
@@ -209,27 +209,57 @@
       <translation>Le moteur a besoin de paquets Python qui ne sont pas installés : {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="74" />
+      <location filename="../plugin/model_download.py" line="103" />
       <source>The model {} is not in the model cache and the Hugging Face hub cannot be reached. Download it once on a connected machine (it goes to the model cache folder of the GeoGround settings), or put a local model folder in the model picker.</source>
       <translation>Le modèle {} n’est pas dans le cache des modèles et le hub Hugging Face est injoignable. Téléchargez-le une fois sur une machine connectée (il est placé dans le dossier de cache des modèles des paramètres GeoGround), ou indiquez un dossier de modèle local dans le choix du modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="205" />
+      <location filename="../plugin/model_download.py" line="196" />
+      <source>Downloading the model {0} from the Hugging Face hub (about {1} GB; it is converted once after)…</source>
+      <translation>Téléchargement du modèle {0} depuis le hub Hugging Face (environ {1} Go ; il est ensuite converti une seule fois)…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="191" />
+      <source>Downloading the model {} from the Hugging Face hub…</source>
+      <translation>Téléchargement du modèle {} depuis le hub Hugging Face…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="193" />
+      <source>Converting {0} for GeoGround (once; about {1} GB in the model cache)…</source>
+      <translation>Conversion de {0} pour GeoGround (une seule fois ; environ {1} Go dans le cache des modèles)…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="115" />
+      <source>The {} weights can be converted (python -m engine convert geopix) but GeoGround cannot chat with them yet. Choose {} or {}.</source>
+      <translation>Les poids {} peuvent être convertis (python -m engine convert geopix), mais GeoGround ne sait pas encore dialoguer avec eux. Choisissez {} ou {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="124" />
+      <source>The model {0} is not prepared in the model cache and the Hugging Face hub cannot be reached. On a connected machine, send an instruction with it once: it downloads {1} (about {2} GB) and converts it (about {3} GB more) into the model cache folder of the GeoGround settings.</source>
+      <translation>Le modèle {0} n’est pas préparé dans le cache des modèles et le hub Hugging Face est injoignable. Sur une machine connectée, envoyez une fois une instruction avec ce modèle : il télécharge {1} (environ {2} Go) et le convertit (environ {3} Go de plus) dans le dossier de cache des modèles des paramètres de GeoGround.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="243" />
+      <source>GeoGround: preparing {}</source>
+      <translation>GeoGround : préparation de {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="251" />
       <source>GeoGround: downloading {}</source>
       <translation>GeoGround : téléchargement de {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="188" />
+      <location filename="../plugin/model_download.py" line="176" />
       <source>The Hugging Face hub has no model {} (or it is private): check the name.</source>
       <translation>Le hub Hugging Face n’a pas de modèle {} (ou il est privé) : vérifiez le nom.</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="191" />
+      <location filename="../plugin/model_download.py" line="179" />
       <source>The Hugging Face hub refused {}: {}</source>
       <translation>Le hub Hugging Face a refusé {} : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="194" />
+      <location filename="../plugin/model_download.py" line="182" />
       <source>The download of {} stopped: {}. Send again to continue it.</source>
       <translation>Le téléchargement de {} s’est arrêté : {}. Envoyez à nouveau pour le poursuivre.</translation>
     </message>
@@ -527,11 +557,6 @@
       <location filename="../plugin/ui/download_dialog.py" line="17" />
       <source>Cancel</source>
       <translation>Annuler</translation>
-    </message>
-    <message>
-      <location filename="../plugin/ui/download_dialog.py" line="16" />
-      <source>Downloading the model {} from the Hugging Face hub…</source>
-      <translation>Téléchargement du modèle {} depuis le hub Hugging Face…</translation>
     </message>
   </context>
 </TS>

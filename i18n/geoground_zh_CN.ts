@@ -15,21 +15,21 @@
     </message>
     <message>
       <location filename="../plugin/controller.py" line="185" />
-      <source>Download stopped. It continues where it stopped the next time you send an instruction.</source>
-      <translation>下载已停止。下次发送指令时将从停止处继续。</translation>
+      <source>Stopped. The files downloaded so far are kept; the next instruction with this model goes on from them (a conversion that was under way starts again).</source>
+      <translation>已停止。已下载的文件会保留；下次使用此模型发送指令时将从这些文件继续（正在进行的转换会重新开始）。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="252" />
+      <location filename="../plugin/controller.py" line="255" />
       <source>That result layer is no longer in the project.</source>
       <translation>该结果图层已不在项目中。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="265" />
+      <location filename="../plugin/controller.py" line="268" />
       <source>Export GeoGround results</source>
       <translation>导出 GeoGround 结果</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="265" />
+      <location filename="../plugin/controller.py" line="268" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
@@ -39,22 +39,22 @@
       <translation>请先在地图上绘制矩形（按住并拖动），然后再次发送。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="193" />
+      <location filename="../plugin/controller.py" line="196" />
       <source>GeoGround: {}</source>
       <translation>GeoGround：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="244" />
+      <location filename="../plugin/controller.py" line="247" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>图层“{1}”中有 {0} 个对象（{2}）。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="275" />
+      <location filename="../plugin/controller.py" line="278" />
       <source>Exported to {}.</source>
       <translation>已导出到 {}。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="301" />
+      <location filename="../plugin/controller.py" line="304" />
       <source>Results moved beside the project: {}.</source>
       <translation>结果已移至项目旁：{}。</translation>
     </message>
@@ -209,27 +209,57 @@
       <translation>引擎需要以下尚未安装的 Python 包：{}。</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="74" />
+      <location filename="../plugin/model_download.py" line="103" />
       <source>The model {} is not in the model cache and the Hugging Face hub cannot be reached. Download it once on a connected machine (it goes to the model cache folder of the GeoGround settings), or put a local model folder in the model picker.</source>
       <translation>模型 {} 不在模型缓存中，且无法连接 Hugging Face Hub。请在联网的计算机上下载一次（保存到 GeoGround 设置中的模型缓存文件夹），或在模型选择框中填写本地模型文件夹。</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="205" />
+      <location filename="../plugin/model_download.py" line="196" />
+      <source>Downloading the model {0} from the Hugging Face hub (about {1} GB; it is converted once after)…</source>
+      <translation>正在从 Hugging Face hub 下载模型 {0}（约 {1} GB；下载后只转换一次）…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="191" />
+      <source>Downloading the model {} from the Hugging Face hub…</source>
+      <translation>正在从 Hugging Face Hub 下载模型 {}…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="193" />
+      <source>Converting {0} for GeoGround (once; about {1} GB in the model cache)…</source>
+      <translation>正在为 GeoGround 转换 {0}（仅一次；在模型缓存中约占 {1} GB）…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="115" />
+      <source>The {} weights can be converted (python -m engine convert geopix) but GeoGround cannot chat with them yet. Choose {} or {}.</source>
+      <translation>{} 的权重可以转换（python -m engine convert geopix），但 GeoGround 目前还不能用它们对话。请选择 {} 或 {}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="124" />
+      <source>The model {0} is not prepared in the model cache and the Hugging Face hub cannot be reached. On a connected machine, send an instruction with it once: it downloads {1} (about {2} GB) and converts it (about {3} GB more) into the model cache folder of the GeoGround settings.</source>
+      <translation>模型 {0} 尚未在模型缓存中准备好，且无法连接 Hugging Face hub。请在联网的机器上用该模型发送一次指令：它会下载 {1}（约 {2} GB）并转换（另需约 {3} GB），保存到 GeoGround 设置中的模型缓存文件夹。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="243" />
+      <source>GeoGround: preparing {}</source>
+      <translation>GeoGround：正在准备 {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/model_download.py" line="251" />
       <source>GeoGround: downloading {}</source>
       <translation>GeoGround：正在下载 {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="188" />
+      <location filename="../plugin/model_download.py" line="176" />
       <source>The Hugging Face hub has no model {} (or it is private): check the name.</source>
       <translation>Hugging Face Hub 上没有模型 {}（或该模型为私有）：请检查名称。</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="191" />
+      <location filename="../plugin/model_download.py" line="179" />
       <source>The Hugging Face hub refused {}: {}</source>
       <translation>Hugging Face Hub 拒绝了 {}：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="194" />
+      <location filename="../plugin/model_download.py" line="182" />
       <source>The download of {} stopped: {}. Send again to continue it.</source>
       <translation>{} 的下载已中断：{}。再次发送即可继续下载。</translation>
     </message>
@@ -527,11 +557,6 @@
       <location filename="../plugin/ui/download_dialog.py" line="17" />
       <source>Cancel</source>
       <translation>取消</translation>
-    </message>
-    <message>
-      <location filename="../plugin/ui/download_dialog.py" line="16" />
-      <source>Downloading the model {} from the Hugging Face hub…</source>
-      <translation>正在从 Hugging Face Hub 下载模型 {}…</translation>
     </message>
   </context>
 </TS>

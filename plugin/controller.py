@@ -182,7 +182,10 @@ class ChatController(QObject):
         self.dock.set_busy(False)
         if error is not None:
             if isinstance(task, ModelDownloadTask) and task.isCanceled():
-                error = tr("Download stopped. It continues where it stopped the next time you send an instruction.")
+                error = tr(
+                    "Stopped. The files downloaded so far are kept; the next instruction with this model goes on from "
+                    "them (a conversion that was under way starts again)."
+                )
             self.dock.show_notice(error)
             return
         self._run(job)

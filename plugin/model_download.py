@@ -1,21 +1,25 @@
-"""Getting a Hugging Face hub model into the cache before its first chat, in a cancellable background task.
+"""Getting a model into the cache before its first chat, in a cancellable background task.
 
-The download goes through ``huggingface_hub.snapshot_download`` into the cache folder the engine reads later (the
-settings' model cache folder, else the standard Hugging Face cache), so loading the model afterwards needs no
-network. Nothing here touches widgets: the dialog only listens to the task's progress and calls ``cancel()``.
+Two kinds of names need it. A Hugging Face hub id is downloaded with ``huggingface_hub.snapshot_download``. A
+published checkpoint by name (GeoPixel-7B, GeoPixel-7B-RES) goes through ``engine.published.prepare_published``:
+its files are downloaded, then converted once, and the task tells the dialog when it moves from the first phase to
+the second. Both land in the cache folder the engine reads later (the settings' model cache folder, else the standard
+Hugging Face cache), so loading the model afterwards needs no network. Nothing here touches widgets: the dialog only
+listens to the task's signals and calls ``cancel()``.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qgis.core import QgsApplication
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt.QtCore import pyqtSignal
 
+from ..engine.hub_progress import DownloadProgress
 from .i18n import tr
-from .tasks import EngineTask
+from .tasks import LOG_TAG, EngineTask
 
 
 class ModelUnavailableError(ValueError):
@@ -49,6 +53,31 @@ def hub_model(name: str, cache_dir: str | None = None) -> HubModel | None:
     return HubModel(name, hub[0], hub[1], cache_dir or None)
 
 
+@dataclass(frozen=True)
+class PublishedDownload:
+    """A published checkpoint (engine.published) to download and convert once, and the cache folder it goes in."""
+
+    name: str  # as the user wrote it, maybe with @revision
+    title: str  # the published name, e.g. GeoPixel-7B
+    repo_id: str
+    download_gb: float
+    converted_gb: float
+    cache_dir: str | None
+
+
+def published_download(name: str, cache_dir: str | None = None) -> PublishedDownload | None:
+    """The published checkpoint behind a model name (case-insensitive), or None for any other name."""
+    from ..engine.published import find_published
+
+    found = find_published(name.strip())
+    if found is None:
+        return None
+    entry, _ = found
+    return PublishedDownload(
+        name.strip(), entry.name, entry.repo_id, entry.download_gb, entry.converted_gb, cache_dir or None
+    )
+
+
 def hub_offline() -> bool:
     """True when huggingface_hub is told to stay offline (``HF_HUB_OFFLINE=1``)."""
     from huggingface_hub import constants
@@ -78,85 +107,44 @@ def unavailable_message(model: HubModel) -> str:
     ).format(model.name)
 
 
-def pending_download(name: str, cache_dir: str | None = None) -> HubModel | None:
-    """The hub model that must be downloaded before ``name`` can be loaded, or None when nothing needs fetching.
+def _pending_published(model: PublishedDownload) -> PublishedDownload | None:
+    from ..engine.published import PUBLISHED, prepared_folder, sources_cached
 
-    Raises :class:`ModelUnavailableError` when it is not cached and the hub is switched off (``HF_HUB_OFFLINE``).
+    if not PUBLISHED[model.title.lower()].chat:
+        raise ModelUnavailableError(
+            tr(
+                "The {} weights can be converted (python -m engine convert geopix) but GeoGround cannot chat with "
+                "them yet. Choose {} or {}."
+            ).format(model.title, "GeoPixel-7B", "GeoPixel-7B-RES")
+        )
+    if prepared_folder(model.name, model.cache_dir) is not None:
+        return None
+    if hub_offline() and not sources_cached(model.name, model.cache_dir):
+        raise ModelUnavailableError(
+            tr(
+                "The model {0} is not prepared in the model cache and the Hugging Face hub cannot be reached. On a "
+                "connected machine, send an instruction with it once: it downloads {1} (about {2} GB) and converts "
+                "it (about {3} GB more) into the model cache folder of the GeoGround settings."
+            ).format(model.title, model.repo_id, f"{model.download_gb:g}", f"{model.converted_gb:g}")
+        )
+    return model  # downloaded but not converted yet: the task converts, offline too
+
+
+def pending_download(name: str, cache_dir: str | None = None) -> HubModel | PublishedDownload | None:
+    """The model that must be fetched (or converted) before ``name`` can be loaded, or None when nothing is needed.
+
+    Raises :class:`ModelUnavailableError` when it is not cached and the hub is switched off (``HF_HUB_OFFLINE``),
+    or when the name is a published model the chat cannot use.
     """
+    published = published_download(name, cache_dir)
+    if published is not None:
+        return _pending_published(published)
     model = hub_model(name, cache_dir)
     if model is None or cached_snapshot(model) is not None:
         return None
     if hub_offline():
         raise ModelUnavailableError(unavailable_message(model))
     return model
-
-
-class DownloadProgress:
-    """Turns the progress bars snapshot_download opens (bytes written, files fetched) into one percentage.
-
-    Bars are updated from the download's worker threads; a stop request is raised from inside ``update`` so every
-    worker gives up at its next chunk.
-    """
-
-    def __init__(self, report: Callable[[float], None], should_stop: Callable[[], bool]) -> None:
-        self._report = report
-        self._should_stop = should_stop
-        self._lock = threading.Lock()
-        self._bars: list = []
-
-    def add(self, bar) -> None:
-        with self._lock:
-            self._bars.append(bar)
-
-    def percent(self) -> float:
-        """Bytes written over bytes known (the byte bars' totals grow as files start); file count before that."""
-        with self._lock:
-            bars = [bar for bar in self._bars if bar.total]
-        byte_bars = [bar for bar in bars if bar.unit == "B"]
-        chosen = byte_bars or bars
-        if not chosen:
-            return 0.0
-        bar = max(chosen, key=lambda b: b.n / b.total)
-        return max(0.0, min(100.0, 100.0 * bar.n / bar.total))
-
-    def changed(self) -> None:
-        from ..engine.types import Cancelled
-
-        if self._should_stop():
-            raise Cancelled("download stopped")
-        self._report(self.percent())
-
-    def bar_class(self) -> type:
-        """A tqdm class for snapshot_download's ``tqdm_class`` that reports here instead of printing."""
-        from tqdm.auto import tqdm
-
-        progress = self
-
-        class ReportingBar(tqdm):
-            monitor_interval = 0  # no tqdm monitor thread left behind in QGIS
-
-            def __init__(self, *args, **kwargs) -> None:
-                kwargs["file"] = _Discard()
-                kwargs.pop("name", None)
-                super().__init__(*args, **kwargs)
-                progress.add(self)
-
-            def update(self, n: float | None = 1):
-                shown = super().update(n)
-                progress.changed()
-                return shown
-
-        return ReportingBar
-
-
-class _Discard:
-    """A text stream that drops what tqdm writes (the dialog shows the progress)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def download(
@@ -197,19 +185,85 @@ def download(
     return Path(folder)
 
 
-class ModelDownloadTask(EngineTask):
-    """Downloads one hub model in the background; ``on_done(folder, error)`` runs on the main thread."""
-
-    def __init__(self, model: HubModel, on_done: Callable[[Path | None, str | None], None]) -> None:
-        super().__init__(
-            tr("GeoGround: downloading {}").format(model.name),
-            lambda task: download(model, task.report, task.isCanceled),
-            on_done,
+def phase_text(model: HubModel | PublishedDownload, phase: str = "download") -> str:
+    """What the dialog says during ``phase`` ("download" or "convert")."""
+    if isinstance(model, HubModel):
+        return tr("Downloading the model {} from the Hugging Face hub…").format(model.name)
+    if phase == "convert":
+        return tr("Converting {0} for GeoGround (once; about {1} GB in the model cache)…").format(
+            model.title, f"{model.converted_gb:g}"
         )
+    return tr("Downloading the model {0} from the Hugging Face hub (about {1} GB; it is converted once after)…").format(
+        model.title, f"{model.download_gb:g}"
+    )
+
+
+def prepare(
+    model: PublishedDownload,
+    report: Callable[[float], None] = lambda p: None,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_phase: Callable[[str], None] = lambda phase: None,
+) -> Path:
+    """Download and convert a published checkpoint; ``on_phase("download" | "convert")`` when a phase starts.
+
+    Raises ``engine.types.Cancelled`` when ``should_stop()`` turns true (completed downloads are kept, no converted
+    folder is left), :class:`ModelUnavailableError` when the model cannot be had.
+    """
+    from ..engine.published import prepare_published
+    from ..engine.registry import ModelNotFoundError
+
+    current: list[str] = []
+
+    def progress(phase: str, percent: float) -> None:
+        if current != [phase]:
+            current[:] = [phase]
+            on_phase(phase)
+        report(percent)
+
+    def log(message: str) -> None:
+        QgsMessageLog.logMessage(message, LOG_TAG, Qgis.Info)
+
+    try:
+        return prepare_published(model.name, model.cache_dir, progress=progress, should_stop=should_stop, log=log)
+    except ModelNotFoundError as exc:
+        raise ModelUnavailableError(str(exc)) from None
+
+
+class ModelDownloadTask(EngineTask):
+    """Downloads one hub model, or downloads and converts a published one, in the background.
+
+    ``on_done(folder, error)`` runs on the main thread; ``phase_changed(text)`` carries the dialog's new text when a
+    published model moves from downloading to converting (emitted from the worker thread, delivered on the main one).
+    """
+
+    phase_changed = pyqtSignal(str)
+
+    def __init__(self, model: HubModel | PublishedDownload, on_done: Callable[[Path | None, str | None], None]) -> None:
+        if isinstance(model, PublishedDownload):
+            title = tr("GeoGround: preparing {}").format(model.title)
+
+            def job(task: ModelDownloadTask) -> Path:
+                return prepare(
+                    model, task.report, task.isCanceled, lambda p: task.phase_changed.emit(phase_text(model, p))
+                )
+
+        else:
+            title = tr("GeoGround: downloading {}").format(model.name)
+
+            def job(task: ModelDownloadTask) -> Path:
+                return download(model, task.report, task.isCanceled)
+
+        super().__init__(title, job, on_done)
         self.model = model
 
+    def label(self) -> str:
+        """The dialog's first text."""
+        return phase_text(self.model)
 
-def start_download(model: HubModel, on_done: Callable[[Path | None, str | None], None]) -> ModelDownloadTask:
+
+def start_download(
+    model: HubModel | PublishedDownload, on_done: Callable[[Path | None, str | None], None]
+) -> ModelDownloadTask:
     task = ModelDownloadTask(model, on_done)
     QgsApplication.taskManager().addTask(task)
     return task

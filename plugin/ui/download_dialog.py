@@ -1,4 +1,5 @@
-"""The progress dialog of a model download: shows the task's percentage, Cancel cancels the task."""
+"""The progress dialog of a model download (and conversion): shows the task's phase and percentage, Cancel cancels
+the task."""
 
 from __future__ import annotations
 
@@ -9,16 +10,11 @@ from ..i18n import tr
 
 
 class DownloadDialog(QProgressDialog):
-    """Follows one download task; its owner calls :meth:`finish` when the task ends (whatever the outcome)."""
+    """Follows one download task (``ModelDownloadTask``); its owner calls :meth:`finish` when the task ends (whatever
+    the outcome)."""
 
     def __init__(self, task, parent: QWidget | None = None) -> None:
-        super().__init__(
-            tr("Downloading the model {} from the Hugging Face hub…").format(task.model.name),
-            tr("Cancel"),
-            0,
-            100,
-            parent,
-        )
+        super().__init__(task.label(), tr("Cancel"), 0, 100, parent)
         self.setWindowTitle(tr("GeoGround"))
         self.setWindowModality(Qt.WindowModal)
         self.setAutoClose(False)
@@ -26,6 +22,7 @@ class DownloadDialog(QProgressDialog):
         self.setMinimumDuration(0)
         self.task = task
         task.progressChanged.connect(self._on_progress)
+        task.phase_changed.connect(self.setLabelText)
         self.canceled.connect(task.cancel)
 
     def _on_progress(self, percent: float) -> None:

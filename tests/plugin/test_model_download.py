@@ -1,23 +1,30 @@
-"""Hub models are fetched into the cache before their first chat, with progress, Cancel and resumption.
+"""Models are fetched into the cache before their first chat, with progress, Cancel and resumption: hub ids are
+downloaded, published names (GeoPixel-7B...) downloaded and then converted once.
 
 The hub is faked at its network boundary (repository listing, file metadata, the HTTP transfer), so the real
 ``snapshot_download`` runs: its cache layout, its skipping of completed files and its progress bars are the library's.
+The published repositories hold the tiny published-layout checkpoints of the engine's converter tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 import threading
 import time
-import types
+from pathlib import Path
 
 import pytest
 from qgis.core import QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QPushButton
 
 from .chat_doubles import StreamingDouble, ask, result_layers, wait_for
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+from test_published import COMMIT, FakeHub, write_repositories  # noqa: E402
+
 FILES = {
     "config.json": json.dumps({"model_type": "geoground"}).encode(),
     "tokenizer.json": b"{}" * 500,
@@ -25,76 +32,30 @@ FILES = {
 }
 
 
-class FakeHub:
-    """One repository, ``org/model``, served through huggingface_hub's own download code."""
-
-    def __init__(self) -> None:
-        self.fetched: list[str] = []  # file names in the order their transfer started
-        self.broken: set[str] = set()  # these files drop the connection halfway
-        self.slow = False  # transfers trickle until the download is cancelled
-        self.unreachable = False  # no network: every request fails to connect
-        self.lock = threading.Lock()
-
-    def install(self, monkeypatch) -> None:
-        from huggingface_hub import constants, file_download, hf_api
-        from huggingface_hub.errors import RepositoryNotFoundError
-        from huggingface_hub.utils import OfflineModeIsEnabled
-
-        def check(repo_id):
-            if self.unreachable:
-                import httpx2
-
-                raise httpx2.ConnectError("no route to host")
-            if constants.HF_HUB_OFFLINE:
-                raise OfflineModeIsEnabled("offline")
-            if repo_id != "org/model":
-                raise RepositoryNotFoundError(f"{repo_id} not found", response=_response(404))
-
-        def repo_info(api, repo_id, **kwargs):
-            check(repo_id)
-            return types.SimpleNamespace(sha=COMMIT)
-
-        def list_repo_tree(api, repo_id, **kwargs):
-            check(repo_id)
-            return [hf_api.RepoFile(path=name, size=len(data), oid=name) for name, data in FILES.items()]
-
-        def metadata(url, **kwargs):
-            name = url.rsplit("/", 1)[-1]
-            return file_download.HfFileMetadata(
-                commit_hash=COMMIT, etag=f"etag-{name}", location=url, size=len(FILES[name]), xet_file_data=None
-            )
-
-        def http_get(url, temp_file, *, expected_size=None, tqdm_class=None, **kwargs):
-            name = url.rsplit("/", 1)[-1]
-            with self.lock:
-                self.fetched.append(name)
-            data = FILES[name]
-            bar = tqdm_class(total=len(data), initial=0)
-            chunks = [data[i : i + 256] for i in range(0, len(data), 256)]
-            for index, chunk in enumerate(chunks):
-                if name in self.broken and index == len(chunks) // 2:
-                    raise ConnectionError("connection reset by peer")
-                temp_file.write(chunk)
-                bar.update(len(chunk))
-                if self.slow:
-                    time.sleep(0.02)
-
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setattr(hf_api.HfApi, "repo_info", repo_info)
-        monkeypatch.setattr(hf_api.HfApi, "list_repo_tree", list_repo_tree)
-        monkeypatch.setattr(file_download, "get_hf_file_metadata", metadata)
-        monkeypatch.setattr(file_download, "http_get", http_get)
+@pytest.fixture
+def hub(monkeypatch):
+    fake = FakeHub({"org/model": FILES})
+    fake.install(monkeypatch)
+    return fake
 
 
-def _response(status: int):
-    import httpx2
-
-    return httpx2.Response(status, request=httpx2.Request("GET", "https://hub.invalid"))
+@pytest.fixture(scope="module")
+def repositories(tmp_path_factory):
+    return write_repositories(tmp_path_factory.mktemp("published"))
 
 
 @pytest.fixture
-def hub(monkeypatch):
-    fake = FakeHub()
+def published_hub(monkeypatch, repositories):
+    """The published repositories, and the plugin's engine table set to the tiny checkpoints' sizes."""
+    import test_convert_geopixel
+
+    from geoground.engine import published
+
+    table = dict(published.PUBLISHED)
+    tiny = {"overrides": test_convert_geopixel.OVERRIDES, "converted_gb": 0.001}
+    table["geopixel-7b"] = dataclasses.replace(table["geopixel-7b"], **tiny)
+    monkeypatch.setattr(published, "PUBLISHED", table)
+    fake = FakeHub(repositories[0])
     fake.install(monkeypatch)
     return fake
 
@@ -259,3 +220,125 @@ def test_no_network_and_not_cached_says_how_to_get_it(qgis_app, hub, tmp_path):
     with pytest.raises(ModelUnavailableError, match="connected machine") as raised:
         download(HubModel("org/model", "org/model", None, str(tmp_path)))
     assert "org/model" in str(raised.value) and hub.fetched == []
+
+
+def _converted(cache) -> list[str]:
+    root = cache / "geoground-converted"
+    return sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+
+
+def test_published_names_are_offered_and_resolved(qgis_app, tmp_path):
+    from geoground.plugin.model_download import published_download
+    from geoground.plugin.settings import MODEL_CHOICES
+
+    assert {"GeoPixel-7B", "GeoPixel-7B-RES"} <= set(MODEL_CHOICES) and "GeoPix" not in MODEL_CHOICES
+    model = published_download(" geopixel-7b-res ", str(tmp_path))
+    assert (model.title, model.repo_id, model.cache_dir) == ("GeoPixel-7B-RES", "MBZUAI/GeoPixel-7B-RES", str(tmp_path))
+    assert published_download("org/model") is None and published_download("demo") is None
+
+
+def test_a_published_model_downloads_converts_then_answers(
+    scene, controller, use_model, published_hub, cache_setting, monkeypatch
+):
+    from geoground.plugin import model_download
+
+    phases: list[str] = []
+    real_phase_text = model_download.phase_text
+    monkeypatch.setattr(model_download, "phase_text", lambda m, p="download": phases.append(p) or real_phase_text(m, p))
+    layer, _ = scene
+    use_model(StreamingDouble())
+    controller.dock.model_combo.setCurrentText("GeoPixel-7B")
+    ask(controller, layer, "Segment all discs")
+    dialog = controller.download_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "GeoPixel-7B" in dialog.labelText() and "about 23 GB" in dialog.labelText()
+    wait_for(controller)
+    assert controller.download_dialog is None
+    assert phases[-2:] == ["download", "convert"]  # the dialog was told about both phases, in order
+    assert published_hub.paths("MBZUAI/GeoPixel-7B") and published_hub.paths("internlm/internlm-xcomposer2d5-7b")
+    assert _converted(cache_setting) == ["GeoPixel-7B-main"]
+    assert [r.featureCount() for r in result_layers()] == [2]  # the instruction ran after the conversion
+
+    published_hub.transfers.clear()  # prepared: the next instruction needs no task and no dialog
+    ask(controller, layer, "Segment all discs")
+    assert controller.download_dialog is None
+    wait_for(controller)
+    assert published_hub.transfers == [] and len(result_layers()) == 2
+
+
+def test_the_dialog_shows_the_phase_the_task_announces(qgis_app, tmp_path):
+    from geoground.plugin.model_download import ModelDownloadTask, phase_text, published_download
+    from geoground.plugin.ui.download_dialog import DownloadDialog
+
+    model = published_download("GeoPixel-7B", str(tmp_path))
+    task = ModelDownloadTask(model, lambda folder, error: None)
+    dialog = DownloadDialog(task)
+    assert dialog.labelText() == phase_text(model, "download")
+    task.phase_changed.emit(phase_text(model, "convert"))
+    QCoreApplication.processEvents()
+    assert dialog.labelText().startswith("Converting GeoPixel-7B for GeoGround")
+    dialog.finish()
+
+
+@pytest.mark.parametrize("phase", ["download", "convert"])
+def test_cancel_in_either_phase_leaves_no_layer_and_no_converted_folder(
+    scene, controller, use_model, published_hub, cache_setting, monkeypatch, phase
+):
+    from geoground.engine import convert
+
+    reached, resume = threading.Event(), threading.Event()
+    real = convert.convert_geopixel
+
+    def held_converter(source, output, *, log, **options):  # pauses after its first shard until Cancel is pressed
+        def held_log(message):
+            if message.startswith("converted "):
+                reached.set()
+                resume.wait(20)
+            log(message)
+
+        return real(source, output, log=held_log, **options)
+
+    monkeypatch.setattr(convert, "convert_geopixel", held_converter)
+    if phase == "download":
+        published_hub.slow = True
+    layer, _ = scene
+    use_model(StreamingDouble())
+    controller.dock.model_combo.setCurrentText("GeoPixel-7B")
+    ask(controller, layer, "Segment all discs")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (reached.is_set() if phase == "convert" else published_hub.fetched):
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    [cancel] = controller.download_dialog.findChildren(QPushButton)
+    cancel.click()
+    resume.set()
+    wait_for(controller)
+    assert result_layers() == []
+    assert "Download stopped" in controller.dock.conversation.toPlainText()
+    assert _converted(cache_setting) == []  # neither a converted folder nor a partial one
+    assert controller.dock.send_button.isEnabled()
+    assert reached.is_set() == (phase == "convert")
+
+
+def test_offline_published_model_not_prepared_says_what_to_do(
+    scene, controller, use_model, published_hub, cache_setting, monkeypatch
+):
+    go_offline(monkeypatch)
+    layer, _ = scene
+    use_model(StreamingDouble())
+    controller.dock.model_combo.setCurrentText("GeoPixel-7B")
+    ask(controller, layer, "Segment all discs")
+    assert controller.task is None and controller.download_dialog is None
+    text = controller.dock.conversation.toPlainText()
+    assert "GeoPixel-7B is not prepared" in text and "connected machine" in text and "about 23 GB" in text
+    assert published_hub.transfers == [] and result_layers() == []
+
+
+def test_geopix_typed_in_is_refused_before_any_download(scene, controller, use_model, published_hub, cache_setting):
+    layer, _ = scene
+    use_model(StreamingDouble())
+    controller.dock.model_combo.setCurrentText("GeoPix")
+    ask(controller, layer, "Segment all discs")
+    assert controller.task is None and controller.download_dialog is None
+    assert "cannot chat with them yet" in controller.dock.conversation.toPlainText()
+    assert published_hub.transfers == [] and result_layers() == []
