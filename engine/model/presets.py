@@ -84,8 +84,17 @@ def _clip(image: int, patch: int, hidden: int, layers: int, heads: int, intermed
     }
 
 
-def _decoder(hidden: int, mlp: int, heads: int) -> dict[str, Any]:
-    return {"hidden_size": hidden, "mlp_dim": mlp, "num_attention_heads": heads, "iou_head_hidden_dim": hidden}
+def _decoder(hidden: int, mlp: int, heads: int, dynamic_multimask: bool = True) -> dict[str, Any]:
+    """Sam2MaskDecoderConfig kwargs. ``dynamic_multimask``: SAM2's evaluation-time fallback that swaps an unstable
+    single mask for the best of its three multimask outputs; right for SAM2-trained decoders (GeoPixel relies on
+    it), wrong for ours, which train only the single-mask output and would fall back to untrained ones."""
+    return {
+        "hidden_size": hidden,
+        "mlp_dim": mlp,
+        "num_attention_heads": heads,
+        "iou_head_hidden_dim": hidden,
+        "dynamic_multimask_via_stability": dynamic_multimask,
+    }
 
 
 def tiny() -> dict[str, Any]:
@@ -93,7 +102,7 @@ def tiny() -> dict[str, Any]:
         "vision": _clip(56, 14, 64, 2, 2, 128),
         "llm": _llama(byte_vocab_size(), 128, 4, 4, 2, 384, max_position_embeddings=4096),
         "grounding": _hiera(256, 24, [1, 1, 2, 1], [1, 1, 2, 2], [8, 4, 4, 2], [3], 64, [4, 4]),
-        "mask_decoder": _decoder(64, 128, 2),
+        "mask_decoder": _decoder(64, 128, 2, dynamic_multimask=False),
         "memory": {"num_classes": len(REMOTE_SENSING_CLASSES), "memory_len": 4, "num_heads": 2},
         "class_names": REMOTE_SENSING_CLASSES,
         "hd_num": 4,
@@ -110,7 +119,7 @@ def demo() -> dict[str, Any]:
         "vision": _clip(112, 14, 128, 3, 4, 384),
         "llm": _llama(byte_vocab_size(), 256, 4, 4, 2, 768, max_position_embeddings=2048),
         "grounding": _hiera(256, 32, [1, 1, 2, 1], [1, 1, 2, 4], [8, 4, 4, 2], [3], 96, [4, 4]),
-        "mask_decoder": _decoder(96, 384, 4),
+        "mask_decoder": _decoder(96, 384, 4, dynamic_multimask=False),
         "memory": {"num_classes": len(CLASSES), "memory_len": 8, "num_heads": 4},
         "class_names": [c.name for c in CLASSES],
         "hd_num": 4,

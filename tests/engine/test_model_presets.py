@@ -37,3 +37,28 @@ def test_geopixel_layout_matches_the_published_shapes():
 def test_unknown_preset_is_a_clear_error():
     with pytest.raises(ValueError, match="valid presets: " + ", ".join(PRESETS)):
         preset_config("huge")
+
+
+def test_our_decoders_answer_with_their_trained_single_mask_in_eval_mode():
+    """SAM2's dynamic multimask fallback is for SAM2-trained decoders (GeoPixel); ours train only the single-mask
+    output, so in eval mode they must give exactly what they give in training mode, unstable or not."""
+    import numpy as np
+
+    assert preset_config("geopixel-7b-arch").mask_decoder_config().dynamic_multimask_via_stability
+    torch.manual_seed(0)
+    model = GeoGroundModel(preset_config("tiny"))
+    assert not model.mask_predictor.decoder.dynamic_multimask_via_stability
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    states = torch.randn(3, model.config.llm_hidden_size)
+    index = torch.zeros(3, dtype=torch.long)
+    with torch.no_grad():
+        features = model.encode_image(image)
+        model.train()
+        trained = model.seg_masks([features], states, index).low_res_logits
+        model.eval()
+        answered = model.seg_masks([features], states, index).low_res_logits
+    torch.testing.assert_close(answered, trained)
+    model.mask_predictor.decoder.dynamic_multimask_via_stability = True  # the fallback does change these masks
+    with torch.no_grad():
+        fallback = model.seg_masks([features], states, index).low_res_logits
+    assert not torch.allclose(fallback, trained)
