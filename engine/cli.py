@@ -107,6 +107,7 @@ def raster_options(args: argparse.Namespace) -> dict[str, Any]:
         "overlap": args.overlap,
         "batch_size": args.tile_batch,
         "chat_options": {"max_new_tokens": args.max_new_tokens},
+        "min_area_m2": args.min_area,
         "max_size": args.max_size,
         "target_gsd": args.gsd,
         "bands": args.bands,
@@ -141,6 +142,12 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
         help="tiles decoded together for --whole (default 4; lower it if the GPU runs out of memory)",
     )
     parser.add_argument("--max-size", type=int, default=2048, help="longest side of a single view (default 2048)")
+    parser.add_argument(
+        "--min-area",
+        type=float,
+        metavar="M2",
+        help="drop objects smaller than this on the ground, in m2 (e.g. specks far smaller than what you look for)",
+    )
     parser.add_argument("--gsd", type=float, help="resample to this ground pixel size (raster CRS units)")
     parser.add_argument("--bands", nargs="+", type=int, help="1 (grey) or 3 (R G B) band numbers, 1-based")
 

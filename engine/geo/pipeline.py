@@ -115,6 +115,7 @@ def segment_raster(
     bands: Sequence[int] | None = None,
     simplify_px: float = 1.0,
     min_area_px: float = 4.0,
+    min_area_m2: float | None = None,
     merge_iou: float = 0.3,
     batch_size: int = 4,
     model_name: str | None = None,
@@ -126,7 +127,8 @@ def segment_raster(
 
     ``tile_size``/``overlap`` are in model pixels (after ``target_gsd`` resampling); by default the model's own input
     size (``engine.view_size``, else 1024) and an eighth of it. ``simplify_px`` and
-    ``min_area_px`` are in model pixels too, so they mean the same at any ground resolution. ``on_progress(done,
+    ``min_area_px`` are in model pixels too, so they mean the same at any ground resolution; ``min_area_m2`` also
+    drops objects smaller than that on the ground (kept when the area is unknown: no CRS). ``on_progress(done,
     total)`` is called after each tile; ``should_stop()`` is checked before each tile and stops with
     :class:`SegmentationCancelled`. ``batch_size`` tiles are read and answered together (see :func:`_ask_many`).
     ``chat_options`` (``max_new_tokens``...) go to the model with every tile.
@@ -155,7 +157,7 @@ def segment_raster(
         from .measure import Measurer
 
         measurer = Measurer(crs_wkt)
-        finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2)
+        finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2, min_area_m2)
         texts = _run_tiles(
             tiles,
             lambda tile: read_rgb(dataset, tile.window, tile.out_shape, plan, limits=limits),
@@ -366,11 +368,19 @@ def write_result(
 class _Finisher:
     """Turns merged pixel-space instances into measured map-space features."""
 
-    def __init__(self, transform: Affine, measurer: Measurer, tolerance_px: float, min_area_px: float) -> None:
+    def __init__(
+        self,
+        transform: Affine,
+        measurer: Measurer,
+        tolerance_px: float,
+        min_area_px: float,
+        min_area_m2: float | None = None,
+    ) -> None:
         self.transform = transform
         self.measurer = measurer
         self.tolerance_px = tolerance_px
         self.min_area_px = min_area_px
+        self.min_area_m2 = min_area_m2
         self.features: list[tuple[tuple[float, float], Feature]] = []
 
     def extend(self, instances: list[Instance]) -> None:
@@ -382,6 +392,8 @@ class _Finisher:
             minx, miny, _, _ = pixel_geometry.bounds
             geometry = apply_transform(pixel_geometry, self.transform)
             area, perimeter = self.measurer.area_perimeter(geometry)
+            if self.min_area_m2 is not None and area < self.min_area_m2:  # False for NaN: unknown areas are kept
+                continue
             feature = Feature(geometry, instance.phrase, float(instance.score), instance.label, area, perimeter)
             self.features.append(((miny, minx), feature))
 

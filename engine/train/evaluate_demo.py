@@ -232,12 +232,14 @@ def plot_curves(log_path: str | Path, png: str | Path, window: int = 20) -> str:
     figure, (text_ax, mask_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
     everything = np.ones(len(rows), dtype=bool)
     text_ax.plot(steps, smooth("ce_loss", everything), label="text CE")
-    boundary = next((r["step"] for r in rows if r["stage"] != rows[0]["stage"]), None)
-    joint = steps >= (boundary or 0)
+    # every step where the stage changes; masks are trained from the first stage after the text-only one
+    boundaries = [r["step"] for prev, r in zip(rows, rows[1:]) if r["stage"] != prev["stage"]]
+    joint = steps >= (boundaries[0] if boundaries else 0)
     for key, label in (("bce_loss", "mask BCE"), ("dice_loss", "mask Dice"), ("class_loss", "class CE")):
         mask_ax.plot(steps[joint], smooth(key, joint), label=label)
-    for axis, title in ((text_ax, "stage 1 + 2: text loss"), (mask_ax, "stage 2: mask losses")):
-        if boundary:
+    stages = " | ".join(dict.fromkeys(r["stage"] for r in rows))
+    for axis, title in ((text_ax, f"text loss ({stages})"), (mask_ax, "mask losses (stages with masks)")):
+        for boundary in boundaries:
             axis.axvline(boundary, color="grey", linestyle=":", linewidth=1)
         axis.set_xlabel("optimizer step")
         axis.set_title(title)

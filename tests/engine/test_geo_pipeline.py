@@ -466,3 +466,21 @@ def test_segment_view_tiles_a_view_much_larger_than_the_model_input():
     near = SmallInput()
     assert segment_view(image[:, :140, :140], transform, UTM, "discs", near).tiles == 1
     assert segment_view(image, transform, UTM, "discs", SmallInput(), tile_size=200, overlap=20).tiles == 4
+
+
+def test_min_area_drops_objects_smaller_on_the_ground(utm_tif, tmp_path):
+    # the discs cover about 254, 491 and 1257 m2 (radii 18, 25 and 40 px at 0.5 m)
+    kept = segment_raster(utm_tif, "discs", ThresholdDouble(), min_area_m2=300)
+    assert sorted(round(f.area_m2, -1) for f in kept.features) == pytest.approx([490, 1260], abs=20)
+    assert len(segment_raster(utm_tif, "discs", ThresholdDouble(), min_area_m2=2000).features) == 0
+    # through the command line, written and read back
+    from engine import cli
+
+    class Capped(ThresholdDouble):  # the command line passes the token limit on
+        def chat(self, image, conversation, max_new_tokens=None):
+            return super().chat(image, conversation)
+
+    out = tmp_path / "big.gpkg"
+    argv = ["segment", str(utm_tif), "discs", "-o", str(out), "--min-area", "300", "--quiet"]
+    assert cli.main(argv, engine_factory=lambda model, device: Capped()) == 0
+    assert len(pyogrio.read_info(out)["fields"]) and pyogrio.read_info(out)["features"] == 2

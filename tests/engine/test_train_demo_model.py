@@ -10,8 +10,9 @@ from engine.eval.metrics import mask_iou
 from engine.registry import PRETRAINED_DIR
 
 DEMO = PRETRAINED_DIR / "demo"
-# A modest bar: the union of the answer's masks against the union of the tanks, mean over a few scenes.
-MIN_MEAN_IOU = 0.3
+# A bar below what the model card reports for tanks (mIoU 0.58 over 30 held-out scenes): the union of the answer's
+# masks against the union of the tanks, mean over a few new scenes.
+MIN_MEAN_IOU = 0.4
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,6 @@ def test_demo_model_loads_by_name_and_answers_in_the_grounded_format(demo_engine
     assert all(s.mask.shape == scene.image.shape[:2] for s in reply.segments)
 
 
-# The shipped weights do not reach the bar yet (docs/MODEL_CARD_demo.md: the CPU training budget was too small for
-# the mask side). strict=True: once retrained weights pass, this marker fails the run and must be removed.
-@pytest.mark.xfail(strict=True, reason="the shipped demo model's masks are below the bar; see docs/MODEL_CARD_demo.md")
 def test_demo_model_segments_tanks_in_new_synthetic_scenes(demo_engine):
     ious = []
     seed = 7_000_000_000  # far from the seeds training draws (below 2**31)
@@ -57,3 +55,21 @@ def test_demo_model_segments_tanks_in_new_synthetic_scenes(demo_engine):
         predicted = np.logical_or.reduce([s.mask for s in reply.segments])
         ious.append(mask_iou(predicted, np.logical_or.reduce([t.mask for t in tanks])))
     assert float(np.mean(ious)) > MIN_MEAN_IOU, ious
+
+
+def test_demo_model_outlines_the_tanks_of_the_real_tank_farm(demo_engine, shared_data):
+    """The real-world check of the model card: the evaluation scene (never trained on), whole raster in tiles of the
+    model's input size; most of its ten tanks come back as one roughly round polygon each."""
+    import math
+
+    from engine.geo.pipeline import segment_raster
+
+    path = shared_data("demo/tank_farm_2m_3857.tif")
+    result = segment_raster(path, "Segment all storage tanks.", demo_engine, whole=True)
+    tanks = [f for f in result.features if f.area_m2 >= 1000]  # the tanks are 50-65 m across
+    assert len(tanks) >= 7, sorted(round(f.area_m2) for f in result.features)[-12:]
+    for tank in tanks:  # round outlines, mostly filled (a roof fitting can leave a notch or a small hole)
+        hull = tank.geometry.convex_hull
+        assert 4 * math.pi * hull.area / hull.length**2 > 0.85  # 1 for a disc
+        assert tank.geometry.area / hull.area > 0.7 and tank.geometry.geom_type == "Polygon"
+    assert len({round(t.geometry.centroid.x, -1) for t in tanks}) == len(tanks)  # one polygon per tank
