@@ -163,9 +163,13 @@ def test_memory_switch_and_bank_change_the_masks(tiny):
         model.config.use_class_memory = True
         with torch.no_grad():
             bank.copy_(original)
-    assert not torch.allclose(with_memory, without_memory, atol=1e-4)
-    assert not torch.allclose(with_memory, changed_bank, atol=1e-4)  # the memory content matters
-    torch.testing.assert_close(without_memory, without_memory_again)  # switched off, the bank is ignored
+    # an untrained decoder's logits are tiny (about 1e-4), so differences are measured relative to their size
+    def relative_change(a, b):
+        return float((a - b).norm() / a.norm())
+
+    assert relative_change(with_memory, without_memory) > 0.05
+    assert relative_change(with_memory, changed_bank) > 0.05  # the memory content matters
+    torch.testing.assert_close(without_memory, without_memory_again, rtol=0, atol=0)  # switched off: bank ignored
 
 
 def test_memory_can_be_left_out_of_the_model():

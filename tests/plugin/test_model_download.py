@@ -167,7 +167,7 @@ def test_cancel_in_the_dialog_stops_the_download_and_the_instruction(scene, cont
     cancel.click()
     wait_for(controller)
     assert result_layers() == []
-    assert "Download stopped" in controller.dock.conversation.toPlainText()
+    assert "files downloaded so far are kept" in controller.dock.conversation.toPlainText()
     assert controller.dock.send_button.isEnabled()
 
 
@@ -314,7 +314,7 @@ def test_cancel_in_either_phase_leaves_no_layer_and_no_converted_folder(
     resume.set()
     wait_for(controller)
     assert result_layers() == []
-    assert "Download stopped" in controller.dock.conversation.toPlainText()
+    assert "files downloaded so far are kept" in controller.dock.conversation.toPlainText()
     assert _converted(cache_setting) == []  # neither a converted folder nor a partial one
     assert controller.dock.send_button.isEnabled()
     assert reached.is_set() == (phase == "convert")
