@@ -163,6 +163,7 @@ def test_memory_switch_and_bank_change_the_masks(tiny):
         model.config.use_class_memory = True
         with torch.no_grad():
             bank.copy_(original)
+
     # an untrained decoder's logits are tiny (about 1e-4), so differences are measured relative to their size
     def relative_change(a, b):
         return float((a - b).norm() / a.norm())
