@@ -84,7 +84,7 @@ class SettingsPage(QgsOptionsPageWidget):
             device=self.device.currentText(),
             precision=self.precision.currentText(),
             tile_size=self.tile_size.value(),
-            tile_overlap=min(self.tile_overlap.value(), self.tile_size.value() // 2 or self.tile_overlap.value()),
+            tile_overlap=_overlap(self.tile_overlap.value(), self.tile_size.value()),
             max_new_tokens=self.max_new_tokens.value(),
         )
 
@@ -98,6 +98,11 @@ class SettingsPageFactory(QgsOptionsWidgetFactory):
 
     def createWidget(self, parent=None) -> SettingsPage:  # noqa: N802 - QGIS API
         return SettingsPage(parent)
+
+
+def _overlap(overlap: int, tile_size: int) -> int:
+    """At most half a fixed tile; with the automatic tile size (0) the overlap is not used and is kept as set."""
+    return min(overlap, tile_size // 2) if tile_size else overlap
 
 
 def _combo(parent, choices, value: str, editable: bool = False) -> QComboBox:

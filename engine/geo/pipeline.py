@@ -300,7 +300,7 @@ def _run_tiles(
         batch = tiles[start : start + batch_size]
         reads = [read(tile) for tile in batch]
         images = [found[0] for found in reads if found is not None]
-        replies = iter(_ask_many(engine, images, instruction, batch_size, chat_options))
+        replies = iter(_ask_many(engine, images, instruction, batch_size, chat_options, should_stop))
         for tile, found in zip(batch, reads, strict=True):
             pieces: list[Piece] = []
             if found is not None:
@@ -431,16 +431,24 @@ def _check_reply(reply: Reply, image: np.ndarray) -> Reply:
 
 
 def _ask_many(
-    engine: ChatModel, images: list[np.ndarray], instruction: str, batch_size: int, chat_options: dict | None = None
+    engine: ChatModel,
+    images: list[np.ndarray],
+    instruction: str,
+    batch_size: int,
+    chat_options: dict | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[Reply]:
     """One reply per image: through ``engine.chat_batch`` when the model has it and there are several images (decoded
-    together; ``max_new_tokens`` and ``should_stop`` are passed on), else one ``chat`` call per image with all
-    ``chat_options``. A cancel inside a batch becomes :class:`SegmentationCancelled`."""
+    together, ``max_new_tokens`` and ``should_stop`` passed on, so a cancel stops mid-batch), else one ``chat`` call
+    per image with all ``chat_options``. A cancel inside a batch becomes :class:`SegmentationCancelled`."""
     options = dict(chat_options or {})
     batched = getattr(engine, "chat_batch", None)
     if not callable(batched) or len(images) < 2:
         return [_ask(engine, image, instruction, options) for image in images]
-    passed = {key: options[key] for key in ("max_new_tokens", "should_stop") if key in options}
+    passed = {"max_new_tokens": options["max_new_tokens"]} if "max_new_tokens" in options else {}
+    stop = should_stop or options.get("should_stop")
+    if stop is not None:
+        passed["should_stop"] = stop
     try:
         replies = batched(images, instruction, batch_size=batch_size, **passed)
     except Cancelled as exc:

@@ -143,8 +143,9 @@ def generate_batch(
             reasons = ["cancelled" if active[r] else reasons[r] for r in range(rows)]
             break
         scores = head(hidden).float()
-        history = torch.tensor([ids + [eos] * (step - len(ids)) for ids in generated], dtype=torch.long, device=device)
-        scores = processors(history, scores)
+        if processors:  # the token history is built only for processors that read it
+            padded = [ids + [eos] * (step - len(ids)) for ids in generated]
+            scores = processors(torch.tensor(padded, dtype=torch.long, device=device), scores)
         if do_sample:
             tokens = torch.multinomial(scores.softmax(-1), 1, generator=generator)[:, 0].tolist()
         else:

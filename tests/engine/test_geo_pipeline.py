@@ -164,13 +164,26 @@ def test_whole_mode_decodes_tiles_in_batches_with_the_same_result(tmp_path):
         segment_raster(path, "discs", double, whole=True, batch_size=0)
 
     class CancelsInside(BatchingDouble):
+        """Decodes until the caller's should_stop says so, as Engine.chat_batch does between tokens."""
+
         def chat_batch(self, images, question, *, batch_size, should_stop=None):
             from engine.types import Cancelled
 
-            raise Cancelled("stopped by the user")
+            if should_stop is not None and should_stop():
+                raise Cancelled("stopped by the user")
+            return super().chat_batch(images, question, batch_size=batch_size)
 
-    with pytest.raises(SegmentationCancelled):
-        segment_raster(path, "discs", CancelsInside(), whole=True, tile_size=96, overlap=24)
+    checks = []
+
+    def stop_on_second_check():  # the first check is the pipeline's, before the batch; the second the model's
+        checks.append(True)
+        return len(checks) >= 2
+
+    with pytest.raises(SegmentationCancelled, match="stopped by the user"):  # inside the batch, not after it
+        segment_raster(
+            path, "discs", CancelsInside(), whole=True, tile_size=96, overlap=24, should_stop=stop_on_second_check
+        )
+    assert len(checks) == 2
 
     class AnswersTooFew(BatchingDouble):
         def chat_batch(self, images, question, *, batch_size, should_stop=None):
