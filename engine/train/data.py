@@ -89,6 +89,9 @@ class DataConfig:
     samples_per_scene: int = 4
     segment_all_style: str = "counted"  # "counted" or "grounded": see engine.data.scene_text.segment_all_sample
     with_absent: bool = False  # task "segment_all": also ask for one class the scene lacks ("mixed" always does)
+    # Task "segment_all": the classes questions ask about (None: all). Scenes still hold every class, so the others
+    # stay in the picture as look-alikes the mask must leave out.
+    segment_all_classes: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -102,6 +105,11 @@ class DataConfig:
         if self.segment_all_style not in SEGMENT_ALL_STYLES:
             raise DataConfigError(
                 f"data.segment_all_style must be one of {', '.join(SEGMENT_ALL_STYLES)}, got {self.segment_all_style!r}"
+            )
+        unknown = sorted(set(self.segment_all_classes or ()) - set(CLASS_BY_NAME))
+        if unknown or self.segment_all_classes == []:
+            raise DataConfigError(
+                f"data.segment_all_classes must name classes of {', '.join(CLASS_BY_NAME)}; got {unknown or '[]'}"
             )
         check_training_path(self.real_root)
 
@@ -159,8 +167,9 @@ class SampleStream:
         if task in ("referring", "gcg"):
             sample = referring_sample(scene, rng) if task == "referring" else description_sample(scene, rng)
             return [] if sample is None else [sample]
-        samples = [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in CLASS_BY_NAME]
-        absent = [c for c in CLASS_BY_NAME if c not in scene.classes]
+        asked = self.config.segment_all_classes or list(CLASS_BY_NAME)
+        samples = [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in asked]
+        absent = [c for c in asked if c not in scene.classes]
         if self.config.with_absent and absent and samples:
             samples.append(segment_all_sample(scene, absent[int(rng.integers(len(absent)))], rng, style))
         return samples

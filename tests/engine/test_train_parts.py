@@ -10,7 +10,15 @@ from engine.data.real_scenes import RestrictedDataError
 from engine.data.sample import count_seg
 from engine.model import GeoGroundModel, build_tokenizer, preset_config
 from engine.train.config import LoraSettings, RecipeError, load_recipe, parse_recipe, stage_data
-from engine.train.data import DataConfig, SampleStream, check_training_path, class_index, collate, load_real_scene
+from engine.train.data import (
+    DataConfig,
+    DataConfigError,
+    SampleStream,
+    check_training_path,
+    class_index,
+    collate,
+    load_real_scene,
+)
 from engine.train.lora import apply_lora, merge_lora
 from engine.train.recipe import set_trainable
 
@@ -130,6 +138,19 @@ def test_sample_stream_is_deterministic_and_groups_samples_by_scene():
     assert not np.array_equal(first[0].image, first[2].image)
     other = SampleStream(DataConfig(seed=4, scene_size=64, samples_per_scene=2))
     assert not np.array_equal(first[0].image, other[0].image)
+
+
+def test_segment_all_questions_can_be_limited_to_some_classes():
+    asked = ["storage tank", "ship"]
+    config = DataConfig(seed=1, scene_size=96, task="segment_all", with_absent=True, segment_all_classes=asked)
+    stream, everything = SampleStream(config), SampleStream(DataConfig(seed=1, scene_size=96, task="segment_all"))
+    classes = {c for i in range(40) for c in stream[i].classes}
+    assert classes == set(asked)  # present ones and absent ones (empty masks) alike
+    assert len({c for i in range(40) for c in everything[i].classes}) > 2
+    with pytest.raises(DataConfigError, match="segment_all_classes must name classes"):
+        DataConfig(segment_all_classes=["storage tanks"])
+    with pytest.raises(DataConfigError, match="segment_all_classes"):
+        DataConfig(segment_all_classes=[])
 
 
 def test_collate_gives_forward_inputs_with_one_mask_per_seg(tiny):
