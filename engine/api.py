@@ -117,6 +117,12 @@ class Engine:
         network, tokenizer, source = load_model(model, cache_dir)
         with _oom_guard():
             network = network.to(device=plan.device, dtype=plan.dtype)
+        if network.config.model_type == "geopix":
+            from .geopix_engine import GeoPixEngine
+            from .model.geopix_chat import image_processor
+
+            side = network.config.llava_config().vision_config.image_size
+            return GeoPixEngine(network, tokenizer, plan, source.name, image_processor(source.folder, side))
         return cls(network, tokenizer, plan, source.name)
 
     def new_conversation(self, image: np.ndarray, *, nodata: float | None = None, system: str | None = None):
@@ -187,42 +193,36 @@ class Engine:
     @torch.inference_mode()
     def _answer(self, conversations, max_new_tokens, on_text, should_stop, do_sample, temperature, top_p, seed):
         """Replies to the last question of each conversation; rows of equal prompt length are decoded together."""
-        from .model.generation import generate_batch
-
-        model = self.model
-        template = template_for(model.config)
-        embeds = []
-        for conversation in conversations:
-            if conversation.features is None:
-                conversation.features = model.encode_image(conversation.image)
-            ids, _ = encode(self.tokenizer, conversation.turns, conversation.system, True, template)
-            text_embeds = model.embed_tokens(torch.tensor(ids, device=self.device))
-            embeds.append(torch.cat([conversation.features.tokens, text_embeds]))
+        embeds = [self._prompt(conversation) for conversation in conversations]
         groups: dict[int, list[int]] = {}
         for index, row in enumerate(embeds):
             groups.setdefault(row.shape[0], []).append(index)
+        options = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "temperature": temperature}
+        options |= {"top_p": top_p, "seed": seed, "on_text": on_text, "should_stop": should_stop}
         results: dict[int, object] = {}
         for members in groups.values():
-            with model.image_prefix([conversations[i].features for i in members]):  # image-only LoRA (GeoPixel)
-                outputs = generate_batch(
-                    model,
-                    self.tokenizer,
-                    torch.stack([embeds[i] for i in members]),
-                    max_new_tokens=max_new_tokens,
-                    do_sample=do_sample,
-                    temperature=temperature,
-                    top_p=top_p,
-                    seed=seed,
-                    on_text=on_text,
-                    should_stop=should_stop,
-                )
+            rows = torch.stack([embeds[i] for i in members])
+            outputs = self._decode([conversations[i] for i in members], rows, options)
             results.update(zip(members, outputs, strict=True))
         if any(result.finish_reason == "cancelled" for result in results.values()):
             raise Cancelled("generation was cancelled")
-        replies = []
-        for index, conversation in enumerate(conversations):
-            replies.append(self._reply(conversation, results[index]))
-        return replies
+        return [self._reply(conversation, results[index]) for index, conversation in enumerate(conversations)]
+
+    def _prompt(self, conversation: Conversation) -> torch.Tensor:
+        """``(T, hidden)`` LLM input: the image prefix (encoded once per conversation), then the rendered turns."""
+        model = self.model
+        if conversation.features is None:
+            conversation.features = model.encode_image(conversation.image)
+        ids, _ = encode(self.tokenizer, conversation.turns, conversation.system, True, template_for(model.config))
+        text_embeds = model.embed_tokens(torch.tensor(ids, device=self.device))
+        return torch.cat([conversation.features.tokens, text_embeds])
+
+    def _decode(self, conversations: list[Conversation], embeds: torch.Tensor, options: dict) -> list:
+        """Generation results for equally long prompts ``(B, T, hidden)``."""
+        from .model.generation import generate_batch
+
+        with self.model.image_prefix([c.features for c in conversations]):  # image-only LoRA (GeoPixel)
+            return generate_batch(self.model, self.tokenizer, embeds, **options)
 
     def _reply(self, conversation: Conversation, result) -> Reply:
         from .model.grounded_text import parse_grounded

@@ -58,7 +58,6 @@ class PublishedModel:
     tokenizer_repo: str | None = None  # a second repository holding the tokenizer, when the weights lack it
     tokenizer_revision: str = "main"
     tokenizer_files: tuple[str, ...] = ()
-    chat: bool = True  # False: it converts, but Engine cannot chat with it yet
     overrides: dict[str, Any] | None = field(default=None, compare=False)  # converter config overrides
 
     def needs(self) -> str:
@@ -105,18 +104,13 @@ _ENTRIES = (
         _GEOPIX_FILES,
         download_gb=16,
         converted_gb=14,
-        chat=False,
     ),
 )
 PUBLISHED: dict[str, PublishedModel] = {entry.name.lower(): entry for entry in _ENTRIES}
 
 
-class ChatNotSupportedError(ModelNotFoundError):
-    """The published model converts, but the engine cannot chat with it yet."""
-
-
-def published_names(chat_only: bool = False) -> list[str]:
-    return [entry.name for entry in PUBLISHED.values() if entry.chat or not chat_only]
+def published_names() -> list[str]:
+    return [entry.name for entry in PUBLISHED.values()]
 
 
 def find_published(model: str | Path) -> tuple[PublishedModel, str] | None:
@@ -128,15 +122,6 @@ def find_published(model: str | Path) -> tuple[PublishedModel, str] | None:
     if entry is None or Path(name).expanduser().is_dir():
         return None
     return entry, revision.strip() or entry.revision
-
-
-def check_chat(entry: PublishedModel) -> None:
-    """Raise :class:`ChatNotSupportedError` for a model the engine cannot chat with, before anything is fetched."""
-    if not entry.chat:
-        raise ChatNotSupportedError(
-            f"the {entry.name} weights convert ('python -m engine convert {entry.converter} SOURCE OUTPUT') but "
-            "chatting with them is not supported yet; choose GeoPixel-7B or GeoPixel-7B-RES"
-        )
 
 
 def converted_root(cache_dir: str | Path | None = None) -> Path:

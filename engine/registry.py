@@ -19,6 +19,7 @@ SHIPPED = ("demo",)
 # Presets loaded with random weights, for tests and smoke runs.
 RANDOM = ("tiny",)
 RANDOM_SEED = 0
+MODEL_TYPES = ("geoground", "geopix")  # config.json model_type of the folders the engine loads
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")  # org/name or org/name@revision
 
 
@@ -47,18 +48,22 @@ class ModelSource:
 def _valid_names() -> str:
     from .published import published_names
 
-    published = ", ".join(published_names(chat_only=True))
+    published = ", ".join(published_names())
     presets = ", ".join(RANDOM + SHIPPED)
     return f"presets {presets}, published models {published}, a local model folder, or a hub id 'org/name'"
+
+
+def _model_type(folder: Path) -> str | None:
+    return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
 
 
 def _check_folder(folder: Path) -> Path:
     config = folder / "config.json"
     if not config.is_file():
         raise ModelNotFoundError(f"{folder} is not a model folder (no config.json)")
-    model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-    if model_type != "geoground":
-        raise ModelNotFoundError(f"{folder} holds a {model_type!r} model, not a GeoGround model")
+    model_type = _model_type(folder)
+    if model_type not in MODEL_TYPES:
+        raise ModelNotFoundError(f"{folder} holds a {model_type!r} model, not a GeoGround or converted GeoPix model")
     return folder
 
 
@@ -76,12 +81,11 @@ def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSour
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelSource(str(path), _check_folder(path))
-    from .published import check_chat, find_published, prepare_published
+    from .published import find_published, prepare_published
 
     published = find_published(name)
     if published is not None:
         entry, revision = published
-        check_chat(entry)  # before any download
         shown = entry.name if revision == entry.revision else f"{entry.name}@{revision}"
         return ModelSource(shown, _check_folder(prepare_published(name, cache_dir)))
     hub = hub_reference(name)
@@ -112,6 +116,13 @@ def load_model(model: str | Path, cache_dir: str | Path | None = None):
             torch.manual_seed(RANDOM_SEED)
             network = GeoGroundModel(config)
         tokenizer = build_tokenizer(config)
+    elif _model_type(source.folder) == "geopix":
+        from transformers import AutoTokenizer
+
+        from .model.geopix_model import GeoPixModel
+
+        network = GeoPixModel.from_pretrained(source.folder, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(source.folder)  # nosec B615 - a local folder, no remote code
     else:
         network = GeoGroundModel.from_pretrained(source.folder, dtype=torch.float32)
         tokenizer = PreTrainedTokenizerFast.from_pretrained(source.folder)  # nosec B615 - a local folder

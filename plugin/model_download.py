@@ -108,15 +108,8 @@ def unavailable_message(model: HubModel) -> str:
 
 
 def _pending_published(model: PublishedDownload) -> PublishedDownload | None:
-    from ..engine.published import PUBLISHED, prepared_folder, sources_cached
+    from ..engine.published import prepared_folder, sources_cached
 
-    if not PUBLISHED[model.title.lower()].chat:
-        raise ModelUnavailableError(
-            tr(
-                "The {} weights can be converted (python -m engine convert geopix) but GeoGround cannot chat with "
-                "them yet. Choose {} or {}."
-            ).format(model.title, "GeoPixel-7B", "GeoPixel-7B-RES")
-        )
     if prepared_folder(model.name, model.cache_dir) is not None:
         return None
     if hub_offline() and not sources_cached(model.name, model.cache_dir):

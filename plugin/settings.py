@@ -14,7 +14,7 @@ from .i18n import tr
 from .resources import icon_path
 
 PREFIX = "GeoGround/"
-MODEL_CHOICES = ("demo", "GeoPixel-7B", "GeoPixel-7B-RES")  # GeoPix converts but cannot chat yet (engine.published)
+MODEL_CHOICES = ("demo", "GeoPixel-7B", "GeoPixel-7B-RES", "GeoPix")  # the published ones: engine.published
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
 

@@ -35,6 +35,7 @@ TOKENIZER_FILES = (
     "tokenizer_config.json",
     "special_tokens_map.json",
     "added_tokens.json",
+    "preprocessor_config.json",  # the CLIP image processor the released inference uses
 )
 _LOOSE = ("image_neck_rough.pth", "image_neck_detail.pth", "text_hidden_fcs.pth")
 _SCALARS = {"multiseg_scalar.pth": "seg_scalars", "multiscale_scalar.pth": "scale_scalars"}

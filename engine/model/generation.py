@@ -1,14 +1,16 @@
 """Token-by-token generation that streams text and collects the [SEG] hidden states as they are produced.
 
-Our own loop (instead of ``generate()``) because the [SEG] state is the final hidden state at the step whose INPUT
-is [SEG]: when the model emits [SEG] it is fed back on the next step and that step's state is kept. With a KV cache
+Our own loop (instead of ``generate()``) because the [SEG] state is a particular final hidden state. GeoGround and
+GeoPixel use the state at the step whose INPUT is [SEG] (``seg_state="input"``): when the model emits [SEG] it is fed
+back on the next step and that step's state is kept. GeoPix uses the state that PREDICTS each [SEGk]
+(``seg_state="output"``): the one the token was chosen from. With a KV cache
 each step costs one token; without it (``use_cache=False``) every step re-runs the whole sequence, which gives the
 same tokens and states and is kept as a reference and for benchmarks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,13 +19,14 @@ from transformers import DynamicCache, PreTrainedTokenizerBase
 from transformers.generation.logits_process import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
 FinishReason = Literal["eos", "length", "cancelled"]
+SegState = Literal["input", "output"]
 
 
 @dataclass
 class GenerationResult:
     token_ids: list[int]  # generated ids, without the final end-of-turn token
     text: str  # decoded raw text (markup kept)
-    seg_states: torch.Tensor  # (number of [SEG], hidden): final-normed hidden states at [SEG] inputs
+    seg_states: torch.Tensor  # (number of [SEG] tokens, hidden): final-normed hidden states, see ``seg_state``
     finish_reason: FinishReason
 
 
@@ -94,18 +97,25 @@ def generate_batch(
     on_text: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     logits_processor: LogitsProcessorList | None = None,
+    seg_token_ids: Collection[int] | None = None,
+    seg_state: SegState = "input",
 ) -> list[GenerationResult]:
     """Continue a batch of equally long prefixes ``(B, T, hidden)`` together, one decoding step for all rows.
 
     Equal lengths need no padding or attention mask, so every row gets exactly the tokens and [SEG] states it would
     get alone (tiles of one raster have the same shape and prompt, hence the same length). A row that has finished
     is fed its end-of-turn token until the others finish; its result ignores those steps. ``on_text`` streams the
-    text of a single-row batch only.
+    text of a single-row batch only. ``seg_token_ids``: the tokens whose states are kept (default: the model's
+    [SEG]); ``seg_state``: which state a [SEG] token gets (module docstring).
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    if seg_state not in ("input", "output"):
+        raise ValueError(f"seg_state must be 'input' or 'output', got {seg_state!r}")
     config = model.config
-    eos, seg = config.eos_token_id, config.seg_token_id
+    eos = config.eos_token_id
+    segs = frozenset(seg_token_ids if seg_token_ids is not None else (config.seg_token_id,))
+    keep_input = seg_state == "input"
     embed = model.llm.get_input_embeddings()
     head = model.llm.lm_head
     device = inputs_embeds.device
@@ -131,9 +141,10 @@ def generate_batch(
 
     def feed(tokens: list[int]) -> torch.Tensor:
         state = stepper.run(embed(torch.tensor(tokens, device=device)[:, None]))
-        for row, token in enumerate(tokens):
-            if token == seg:
-                seg_states[row].append(state[row])
+        if keep_input:
+            for row, token in enumerate(tokens):
+                if token in segs:
+                    seg_states[row].append(state[row])
         return state
 
     for step in range(max_new_tokens):
@@ -157,13 +168,18 @@ def generate_batch(
                 reasons[row], active[row] = "eos", False
             else:
                 generated[row].append(token)
+                if not keep_input and token in segs:
+                    seg_states[row].append(hidden[row])
         stream.update(generated[0])
         if not any(active):
             break
     # A row whose last token is [SEG] and that stopped before feeding it back still needs that step's state.
-    unfed = [bool(ids) and ids[-1] == seg and len(seg_states[r]) < ids.count(seg) for r, ids in enumerate(generated)]
+    unfed = [
+        keep_input and bool(ids) and ids[-1] in segs and len(seg_states[r]) < sum(t in segs for t in ids)
+        for r, ids in enumerate(generated)
+    ]
     if any(unfed):
-        feed([seg if unfed[r] else eos for r in range(rows)])
+        feed([generated[r][-1] if unfed[r] else eos for r in range(rows)])
     stream.update(generated[0], final=True)
     width = inputs_embeds.shape[-1]
     results = []

@@ -46,8 +46,11 @@ class GeoPixConfig(PretrainedConfig):
         decoder_heads: int = 8,
         decoder_mlp_dim: int = 2048,
         memory: str = "released",
+        channel_order: str = "bgr",
         **kwargs: Any,
     ) -> None:
+        if channel_order not in ("rgb", "bgr"):
+            raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
         if memory not in MEMORY_KINDS:
             raise ValueError(f"unknown GeoPix memory {memory!r}; choose one of {', '.join(MEMORY_KINDS)}")
         self.llava = dict(llava or {})
@@ -62,6 +65,10 @@ class GeoPixConfig(PretrainedConfig):
         self.decoder_heads = decoder_heads
         self.decoder_mlp_dim = decoder_mlp_dim
         self.memory = memory
+        # The released inference reads images with cv2.imread and hands them to the CLIP processor as they come:
+        # the channels the published weights see are blue, green, red.
+        self.channel_order = channel_order
+        kwargs.setdefault("eos_token_id", self.llava_config().text_config.eos_token_id)
         super().__init__(**kwargs)
 
     def llava_config(self) -> LlavaConfig:
@@ -93,9 +100,22 @@ class GeoPixModel(PreTrainedModel):
         self.memory = ReleasedMemory(dim) if config.memory == "released" else None
         self.post_init()
 
+    def encode_image(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One CLIP pass for both uses: the LLM's image rows ``(B, P, hidden)`` (LLaVA's feature layer and
+        selection, then the projector) and the mask side's neck features (:meth:`image_features`)."""
+        hidden = self.vlm.model.vision_tower(pixel_values, output_hidden_states=True).hidden_states
+        llava = self.vlm.config
+        layer = llava.vision_feature_layer
+        chosen = hidden[layer] if isinstance(layer, int) else torch.cat([hidden[i] for i in layer], dim=-1)
+        if llava.vision_feature_select_strategy == "default":
+            chosen = chosen[:, 1:]
+        return self.vlm.model.multi_modal_projector(chosen), self._necks(hidden)
+
     def image_features(self, pixel_values: torch.Tensor) -> list[torch.Tensor]:
         """Neck outputs per level ``(1, C, S, S)``: rough (CLIP layer -2) then detail (CLIP layer -11)."""
-        hidden = self.vlm.model.vision_tower(pixel_values, output_hidden_states=True).hidden_states
+        return self._necks(self.vlm.model.vision_tower(pixel_values, output_hidden_states=True).hidden_states)
+
+    def _necks(self, hidden: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
         maps = []
         for layer, neck in zip(self.config.feature_layers, (self.neck_rough, self.neck_detail)):
             patches = hidden[layer][:, 1:]

@@ -22,14 +22,14 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import test_convert_geopix as geopix_fixture  # noqa: E402 - the GeoPix published-layout writer
+import geopix_published as geopix_fixture  # noqa: E402 - the GeoPix published-layout writer
 import test_convert_geopixel as geopixel_fixture  # noqa: E402 - the GeoPixel published-layout writer
 
 from engine import published  # noqa: E402
 from engine.api import Engine  # noqa: E402
 from engine.model import GeoGroundModel  # noqa: E402
 from engine.model.geopix_model import GeoPixModel  # noqa: E402
-from engine.published import ChatNotSupportedError, find_published, prepare_published, prepared_folder  # noqa: E402
+from engine.published import find_published, prepare_published, prepared_folder  # noqa: E402
 from engine.registry import ModelNotFoundError, hub_reference, resolve  # noqa: E402
 from engine.types import Cancelled, Reply  # noqa: E402
 
@@ -144,7 +144,12 @@ TOKENIZER_EXTRAS = {
     "README.md": b"# InternLM-XComposer-2.5",
 }
 GEOPIX_EXTRAS = {"README.md": b"# GeoPix", "inference.py": b"# remote code", "demo/example.png": b"\x89PNG"}
-GEOPIX_OVERRIDES = {"seg_token_ids": geopix_fixture.SEG_IDS, "feature_size": 4, "feature_layers": [-2, -3]}
+GEOPIX_OVERRIDES = {
+    "seg_token_ids": geopix_fixture.SEG_IDS,
+    "feature_size": 4,
+    "feature_layers": [-2, -3],
+    "decoder_heads": 2,
+}
 GEOPIX_OVERRIDES["decoder_heads"] = 2
 
 
@@ -156,6 +161,7 @@ def write_repositories(root: Path) -> tuple[dict[str, dict[str, bytes]], GeoGrou
     geopixel_fixture.write_tokenizer(root / "tokenizer", added=False)
     geopix_model = geopix_fixture.tiny_model()
     geopix_fixture.write_published(root / "geopix", geopix_model)
+    geopix_fixture.write_tokenizer(root / "geopix")
     repos = {
         "MBZUAI/GeoPixel-7B": read_tree(root / "geopixel") | GEOPIXEL_EXTRAS,
         TOKENIZER_REPO: read_tree(root / "tokenizer") | TOKENIZER_EXTRAS,
@@ -367,7 +373,7 @@ def test_unknown_revision_and_missing_converter_packages(hub, tmp_path, monkeypa
 def test_names_that_are_not_published_keep_their_meaning(tmp_path, monkeypatch):
     with pytest.raises(ModelNotFoundError, match="unknown model 'no-such-model'; valid: presets tiny, demo") as raised:
         resolve("no-such-model")
-    assert "GeoPixel-7B, GeoPixel-7B-RES," in str(raised.value) and "GeoPix," not in str(raised.value)
+    assert "GeoPixel-7B, GeoPixel-7B-RES, GeoPix," in str(raised.value)
     assert hub_reference("GeoPixel-7B") is None and hub_reference("geopix") is None
     assert hub_reference("MBZUAI/GeoPixel-7B") == ("MBZUAI/GeoPixel-7B", None)  # the raw repository is a hub id
     assert find_published("MBZUAI/GeoPixel-7B") is None and find_published("tiny") is None
@@ -381,15 +387,18 @@ def test_names_that_are_not_published_keep_their_meaning(tmp_path, monkeypatch):
         resolve("GeoPixel-7B")
 
 
-def test_geopix_converts_but_is_refused_for_chat_before_any_download(hub, repositories, tmp_path):
+def test_geopix_downloads_converts_and_answers(hub, repositories, tmp_path):
     _, _, geopix_model = repositories
-    with pytest.raises(ChatNotSupportedError, match=r"python -m engine convert geopix .*not supported yet"):
-        Engine.load("GeoPix", device="cpu", cache_dir=str(tmp_path))
-    assert hub.transfers == []
-
     folder = prepare_published("GeoPix", tmp_path)
     repo = hub.repos["Norman-ou/GeoPix-ft-sior_rsicap"]
     assert hub.paths("Norman-ou/GeoPix-ft-sior_rsicap") == set(repo) - set(GEOPIX_EXTRAS)
     loaded = GeoPixModel.from_pretrained(folder, dtype=torch.float32)
     for key, value in geopix_model.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[key], value, rtol=0, atol=0, msg=key)
+
+    engine = Engine.load("GeoPix", device="cpu", cache_dir=str(tmp_path))
+    assert type(engine).__name__ == "GeoPixEngine" and engine.name == "GeoPix"
+    assert engine.tokenizer.convert_tokens_to_ids("<image>") == 99  # the checkpoint's tokenizer came along
+    image = np.random.default_rng(0).integers(0, 255, (28, 28, 3), dtype=np.uint8)
+    reply = engine.chat(image, "Segment the ship.", max_new_tokens=4)
+    assert isinstance(reply, Reply) and reply.raw_text

@@ -231,7 +231,7 @@ def test_published_names_are_offered_and_resolved(qgis_app, tmp_path):
     from geoground.plugin.model_download import published_download
     from geoground.plugin.settings import MODEL_CHOICES
 
-    assert {"GeoPixel-7B", "GeoPixel-7B-RES"} <= set(MODEL_CHOICES) and "GeoPix" not in MODEL_CHOICES
+    assert {"GeoPixel-7B", "GeoPixel-7B-RES", "GeoPix"} <= set(MODEL_CHOICES)
     model = published_download(" geopixel-7b-res ", str(tmp_path))
     assert (model.title, model.repo_id, model.cache_dir) == ("GeoPixel-7B-RES", "MBZUAI/GeoPixel-7B-RES", str(tmp_path))
     assert published_download("org/model") is None and published_download("demo") is None
@@ -331,14 +331,4 @@ def test_offline_published_model_not_prepared_says_what_to_do(
     assert controller.task is None and controller.download_dialog is None
     text = controller.dock.conversation.toPlainText()
     assert "GeoPixel-7B is not prepared" in text and "connected machine" in text and "about 23 GB" in text
-    assert published_hub.transfers == [] and result_layers() == []
-
-
-def test_geopix_typed_in_is_refused_before_any_download(scene, controller, use_model, published_hub, cache_setting):
-    layer, _ = scene
-    use_model(StreamingDouble())
-    controller.dock.model_combo.setCurrentText("GeoPix")
-    ask(controller, layer, "Segment all discs")
-    assert controller.task is None and controller.download_dialog is None
-    assert "cannot chat with them yet" in controller.dock.conversation.toPlainText()
     assert published_hub.transfers == [] and result_layers() == []
