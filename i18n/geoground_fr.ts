@@ -229,11 +229,6 @@
       <translation>Conversion de {0} pour GeoGround (une seule fois ; environ {1} Go dans le cache des modèles)…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="115" />
-      <source>The {} weights can be converted (python -m engine convert geopix) but GeoGround cannot chat with them yet. Choose {} or {}.</source>
-      <translation>Les poids {} peuvent être convertis (python -m engine convert geopix), mais GeoGround ne sait pas encore dialoguer avec eux. Choisissez {} ou {}.</translation>
-    </message>
-    <message>
       <location filename="../plugin/model_download.py" line="124" />
       <source>The model {0} is not prepared in the model cache and the Hugging Face hub cannot be reached. On a connected machine, send an instruction with it once: it downloads {1} (about {2} GB) and converts it (about {3} GB more) into the model cache folder of the GeoGround settings.</source>
       <translation>Le modèle {0} n’est pas préparé dans le cache des modèles et le hub Hugging Face est injoignable. Sur une machine connectée, envoyez une fois une instruction avec ce modèle : il télécharge {1} (environ {2} Go) et le convertit (environ {3} Go de plus) dans le dossier de cache des modèles des paramètres de GeoGround.</translation>

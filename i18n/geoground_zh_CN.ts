@@ -229,11 +229,6 @@
       <translation>正在为 GeoGround 转换 {0}（仅一次；在模型缓存中约占 {1} GB）…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="115" />
-      <source>The {} weights can be converted (python -m engine convert geopix) but GeoGround cannot chat with them yet. Choose {} or {}.</source>
-      <translation>{} 的权重可以转换（python -m engine convert geopix），但 GeoGround 目前还不能用它们对话。请选择 {} 或 {}。</translation>
-    </message>
-    <message>
       <location filename="../plugin/model_download.py" line="124" />
       <source>The model {0} is not prepared in the model cache and the Hugging Face hub cannot be reached. On a connected machine, send an instruction with it once: it downloads {1} (about {2} GB) and converts it (about {3} GB more) into the model cache folder of the GeoGround settings.</source>
       <translation>模型 {0} 尚未在模型缓存中准备好，且无法连接 Hugging Face hub。请在联网的机器上用该模型发送一次指令：它会下载 {1}（约 {2} GB）并转换（另需约 {3} GB），保存到 GeoGround 设置中的模型缓存文件夹。</translation>

@@ -68,7 +68,8 @@ class GeoPixConfig(PretrainedConfig):
         # The released inference reads images with cv2.imread and hands them to the CLIP processor as they come:
         # the channels the published weights see are blue, green, red.
         self.channel_order = channel_order
-        kwargs.setdefault("eos_token_id", self.llava_config().text_config.eos_token_id)
+        if kwargs.get("eos_token_id") is None:  # folders converted before it was stored: Llama's </s>
+            kwargs["eos_token_id"] = self.llava_config().text_config.eos_token_id
         super().__init__(**kwargs)
 
     def llava_config(self) -> LlavaConfig:
