@@ -241,11 +241,18 @@ class Engine:
         names = model.config.class_names
         labels = prediction.class_logits.argmax(-1).tolist()
         segments = []
+        min_score = getattr(model.config, "min_region_score", 0.0)
         for n in range(states.shape[0]):
-            mask = (prediction.logits_at(n, conversation.size) > 0).cpu().numpy() & conversation.valid
+            logits = prediction.logits_at(n, conversation.size).float()
+            mask = (logits > 0).cpu().numpy() & conversation.valid
+            probability = logits.sigmoid().cpu().numpy()
+            if min_score > 0:
+                from .geo.vectorize import drop_weak_regions
+
+                mask = drop_weak_regions(mask, probability, min_score)
             phrase = phrases[n] if n < len(phrases) else ""
             score = float(prediction.iou[n].float().clamp(0, 1))
-            segments.append(Segment(phrase, mask, score, names[labels[n]]))
+            segments.append(Segment(phrase, mask, score, names[labels[n]], probability))
         return segments
 
 

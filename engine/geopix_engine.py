@@ -43,10 +43,10 @@ class GeoPixEngine(Engine):
         if runs.shape[0]:
             logits = masks(self.model, conversation.features, runs, conversation.size)
             for n in range(runs.shape[0]):
+                mask = (logits[n] > 0).cpu().numpy() & conversation.valid
                 probability = logits[n].sigmoid().cpu().numpy()
-                mask = (probability > 0.5) & conversation.valid
                 score = float(probability[mask].mean()) if mask.any() else 0.0
                 phrase = grounded.phrases[n] if n < len(grounded.phrases) else ""
-                segments.append(Segment(phrase, mask, score, "object"))
+                segments.append(Segment(phrase, mask, score, "object", probability))
         conversation.turns.append(Turn("assistant", result.text))
         return Reply(grounded.text, segments, result.text)

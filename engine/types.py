@@ -20,11 +20,15 @@ class Segment:
     mask: np.ndarray  # bool, (H, W) of the image given to the engine
     score: float = 1.0  # mask confidence in [0, 1]
     label: str | None = None  # class name when the model or the instruction knows it
+    # float32 (H, W) pixel probabilities the mask was thresholded from, when the model gives them
+    probability: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.mask = np.asarray(self.mask, dtype=bool)
         if self.mask.ndim != 2:
             raise ValueError(f"a segment mask must be 2-D, got shape {self.mask.shape}")
+        if self.probability is not None and np.shape(self.probability) != self.mask.shape:
+            raise ValueError(f"probability shape {np.shape(self.probability)} is not the mask's {self.mask.shape}")
 
 
 @dataclass

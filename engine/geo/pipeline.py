@@ -34,7 +34,7 @@ from .errors import EngineError, RasterError, SegmentationCancelled
 from .merge import Instance, Piece, TileMerger
 from .raster import global_limits, open_raster, pixel_size, plan_bands, read_rgb, read_scale, resolve_region
 from .tiles import Tile, single_tile, tile_grid
-from .vectorize import apply_transform, mask_to_polygons, simplify_polygonal
+from .vectorize import apply_transform, mask_to_polygons, scored_polygons, simplify_polygonal
 
 if TYPE_CHECKING:
     from .measure import Measurer
@@ -465,11 +465,17 @@ def _ask_many(
 
 
 def _pieces(reply: Reply, tile: Tile, valid: np.ndarray) -> list[Piece]:
+    """The polygons of a tile's answer. Each scores the mean probability of its pixels when the model gives pixel
+    probabilities, else its mask's score."""
     pieces = []
     for segment in reply.segments:
         mask = segment.mask & valid  # never draw objects over nodata
-        for polygon in mask_to_polygons(mask, tile.to_source):
-            pieces.append(Piece(polygon, segment.phrase.strip() or "object", float(segment.score), segment.label))
+        if segment.probability is not None:
+            scored = scored_polygons(mask, segment.probability, tile.to_source)
+        else:
+            scored = [(polygon, float(segment.score)) for polygon in mask_to_polygons(mask, tile.to_source)]
+        for polygon, score in scored:
+            pieces.append(Piece(polygon, segment.phrase.strip() or "object", score, segment.label))
     return pieces
 
 

@@ -46,6 +46,58 @@ def mask_to_polygons(
     return polygons
 
 
+def region_labels(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """``int32 (H, W)`` labels 1..n of the 4-connected regions of a bool mask (0 outside), and n: the regions
+    :func:`mask_to_polygons` traces, one label each."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return np.zeros(mask.shape, dtype=np.int32), 0
+    shapes = features.shapes(mask.view(np.uint8), mask=mask, connectivity=4)
+    indexed = [(geojson, k + 1) for k, (geojson, _) in enumerate(shapes)]
+    labels = features.rasterize(indexed, out_shape=mask.shape, dtype="int32")  # pixel outlines: exact cover
+    return labels, len(indexed)
+
+
+def scored_polygons(
+    mask: np.ndarray, probability: np.ndarray, transform: Affine | None = None
+) -> list[tuple[Polygon, float]]:
+    """Each 4-connected region of ``mask`` as in :func:`mask_to_polygons`, with the mean ``probability`` of its
+    pixels: a confidence per object where the model gives one score per mask."""
+    labels, count = region_labels(mask)
+    if count == 0:
+        return []
+    means = _region_means(labels, count, probability)
+    scored = []
+    for geojson, label in features.shapes(labels, mask=labels > 0, connectivity=4):
+        for polygon in _polish(shape(geojson), 0.0):
+            if transform is not None and not transform.is_identity:
+                polygon = apply_transform(polygon, transform)
+            scored.append((polygon, float(means[int(label)])))
+    return scored
+
+
+def _region_means(labels: np.ndarray, count: int, probability: np.ndarray) -> np.ndarray:
+    weights = np.asarray(probability, dtype=np.float64).ravel()
+    sums = np.bincount(labels.ravel(), weights=weights, minlength=count + 1)
+    return sums / np.maximum(np.bincount(labels.ravel(), minlength=count + 1), 1)
+
+
+def drop_weak_regions(mask: np.ndarray, probability: np.ndarray, min_score: float) -> np.ndarray:
+    """``mask`` without the 4-connected regions whose mean ``probability`` is below ``min_score``.
+
+    A region's mean probability separates confident objects from the faint specks a small model leaves around
+    them, which a per-mask score (one per [SEG]) cannot do.
+    """
+    if min_score <= 0:
+        return mask
+    labels, count = region_labels(mask)
+    if count == 0:
+        return mask
+    keep = _region_means(labels, count, probability) >= min_score
+    keep[0] = False
+    return keep[labels]
+
+
 def apply_transform(geometry: shapely.Geometry, transform: Affine) -> shapely.Geometry:
     """Map a geometry from pixel to map coordinates with a rasterio/affine transform."""
     return affinity.affine_transform(

@@ -43,6 +43,9 @@ class GeoGroundConfig(PretrainedConfig):
     before the image tokens; ``bf16_grounding_embedding`` rounds the lowest-resolution grounding map to bfloat16
     before the mask decoder, as the published code does even in float32; ``chat_template`` names the template
     (``"geoground"`` or ``"internlm2"``).
+
+    ``min_region_score``: at inference, each connected region of a mask whose mean pixel probability is below this
+    is dropped (0 keeps every region); a model's value is chosen on validation data.
     """
 
     model_type = "geoground"
@@ -72,6 +75,7 @@ class GeoGroundConfig(PretrainedConfig):
         bos_before_image: bool = False,
         bf16_grounding_embedding: bool = False,
         chat_template: str = "geoground",
+        min_region_score: float = 0.0,
         **kwargs: Any,
     ) -> None:
         self.vision = dict(vision or {})
@@ -81,6 +85,9 @@ class GeoGroundConfig(PretrainedConfig):
         self.memory = dict(memory or {"num_classes": 1, "memory_len": 8, "num_heads": 1})
         self.tokenizer = dict(tokenizer or {"kind": "byte"})
         self.class_names = list(class_names or ["object"])
+        if not 0.0 <= min_region_score < 1.0:
+            raise ValueError(f"min_region_score must be within [0, 1), got {min_region_score}")
+        self.min_region_score = float(min_region_score)
         self.use_class_memory = use_class_memory
         self.hd_num = hd_num
         self.max_tiles = max_tiles

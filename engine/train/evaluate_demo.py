@@ -14,6 +14,8 @@
   the class, same metrics.
 - the tank-farm scene (an evaluation image: never trained on): polygons from ``segment_raster`` drawn to PNG.
 - the class-wise memory ablation: teacher-forced mask IoU by object size for two models (memory on/off).
+- ``--tune-region-score N``: before all that, choose the model's ``min_region_score`` (regions of a mask whose mean
+  probability is below it are dropped) on N validation scenes per class, seeds apart from the held-out ones.
 """
 
 from __future__ import annotations
@@ -34,28 +36,28 @@ from ..data.scene_text import segment_all_sample
 from ..data.synthetic import generate_scene
 from ..data.templates import CLASS_BY_NAME
 from ..eval.metrics import greedy_pairs, iou_matrix, mask_iou
-from ..geo.vectorize import mask_to_polygons
+from ..geo.vectorize import region_labels
 from .data import collate, load_real_scene, split_columns
 
 TARGET_CLASSES = ("storage tank", "building", "ship", "airplane")
 # Held-out synthetic scenes use seeds from here up; training draws scene seeds below 2**31 from a seeded generator,
 # so a clash is possible in principle but vanishingly rare (and it would only repeat one scene).
 HELD_OUT_SEED = 3_000_000_000
+# Validation scenes (for choosing inference settings such as ``min_region_score``) come from seeds above those of
+# training and below the held-out ones, so a setting is never chosen on the scenes it is reported on.
+VALIDATION_SEED = 2_500_000_000
+REGION_SCORES = (0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
 SIZE_BINS = ((0, 64), (64, 256), (256, 1024), (1024, 10**9))  # object area in pixels
 # Regions smaller than this are dropped, as segment_view / segment_raster drop them (their min_area_px default).
 MIN_COMPONENT_PX = 4
 
 
 def connected_regions(mask: np.ndarray, min_pixels: int = MIN_COMPONENT_PX) -> list[np.ndarray]:
-    """The 4-connected regions of a bool mask as separate masks, traced by the same code that makes the polygons."""
-    from rasterio import features
-
-    polygons = mask_to_polygons(mask, min_area_px=min_pixels)
-    if not polygons:
-        return []
-    shapes = ((polygon, k + 1) for k, polygon in enumerate(polygons))
-    labels = features.rasterize(shapes, out_shape=mask.shape, dtype="int32")
-    return [labels == k + 1 for k in range(len(polygons))]
+    """The 4-connected regions of a bool mask (of at least ``min_pixels``) as separate masks, as the geo pipeline
+    makes one polygon of each."""
+    labels, count = region_labels(mask)
+    regions = [labels == k for k in range(1, count + 1)]
+    return [region for region in regions if region.sum() >= min_pixels]
 
 
 def matched_ious(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> list[float]:
@@ -114,17 +116,52 @@ def evaluate_synthetic(engine, scenes: int = 30, size: int = 256) -> dict[str, A
     """Per target class, ``scenes`` held-out scenes that contain it, each asked "Segment all <plural>."."""
     results = {}
     for k, class_name in enumerate(TARGET_CLASSES):
-        rows, seed = [], HELD_OUT_SEED + 100_000 * k
-        while len(rows) < scenes:
-            scene = generate_scene(seed, size)
-            seed += 1
+        rows = []
+        instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
+        for scene in _class_scenes(class_name, HELD_OUT_SEED + 100_000 * k, scenes, size):
             truth = [inst.mask for inst in scene.of_class(class_name)]
-            if not truth:
-                continue
-            instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
             rows.append(score_answer(_answer(engine, scene.image, instruction), truth, scene.image.shape[:2]))
         results[class_name] = _summarise(rows)
     return results
+
+
+def _class_scenes(class_name: str, first_seed: int, count: int, size: int = 256):
+    """The first ``count`` scenes from ``first_seed`` on that contain ``class_name``."""
+    found, seed = 0, first_seed
+    while found < count:
+        scene = generate_scene(seed, size)
+        seed += 1
+        if scene.of_class(class_name):
+            found += 1
+            yield scene
+
+
+def tune_region_score(engine, scenes: int = 20, candidates: Sequence[float] = REGION_SCORES) -> dict[str, Any]:
+    """Mean union IoU of "Segment all X" on validation scenes for each ``min_region_score`` candidate (regions
+    whose mean probability is below it are dropped); ``best`` maximises the mean over the target classes."""
+    from ..geo.vectorize import drop_weak_regions
+
+    config = engine.model.config
+    saved, config.min_region_score = config.min_region_score, 0.0
+    try:
+        table: dict[str, list[float]] = {}
+        for k, class_name in enumerate(TARGET_CLASSES):
+            rows = []
+            for scene in _class_scenes(class_name, VALIDATION_SEED + 100_000 * k, scenes):
+                instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
+                segments = engine.chat(scene.image, instruction, max_new_tokens=400).segments
+                truth = np.logical_or.reduce([inst.mask for inst in scene.of_class(class_name)])
+                row = []
+                for score in candidates:
+                    kept = [drop_weak_regions(s.mask, s.probability, score) for s in segments]
+                    row.append(mask_iou(np.logical_or.reduce(kept) if kept else np.zeros_like(truth), truth))
+                rows.append(row)
+            table[class_name] = [round(float(v), 4) for v in np.mean(rows, axis=0)]
+    finally:
+        config.min_region_score = saved
+    mean = [round(float(v), 4) for v in np.mean(list(table.values()), axis=0)]
+    best = float(candidates[int(np.argmax(mean))])
+    return {"scenes": scenes, "candidates": list(candidates), "miou": table, "mean": mean, "best": best}
 
 
 def evaluate_real(engine, root: str | Path, tile: int = 256) -> dict[str, Any]:
@@ -268,6 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenes", type=int, default=30, help="held-out synthetic scenes per class")
     parser.add_argument("--ablation", nargs=2, metavar=("MEMORY_ON", "MEMORY_OFF"), help="two model folders")
     parser.add_argument("--skip", nargs="*", default=[], choices=("synthetic", "real", "tank_farm"))
+    parser.add_argument(
+        "--tune-region-score",
+        type=int,
+        metavar="SCENES",
+        help="first choose min_region_score on SCENES validation scenes per class and evaluate with it",
+    )
     args = parser.parse_args(argv)
 
     from ..api import Engine
@@ -278,6 +321,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log and args.figures:
         report["curves"] = plot_curves(args.log, args.figures / "demo_training_curves.png")
     engine = Engine.load(args.model, device="cpu")
+    if args.tune_region_score:
+        _timed("region_score", lambda: tune_region_score(engine, args.tune_region_score), report)
+        engine.model.config.min_region_score = report["region_score"]["best"]
+    report["min_region_score"] = engine.model.config.min_region_score
     if "synthetic" not in args.skip:
         _timed("synthetic", lambda: evaluate_synthetic(engine, args.scenes), report)
     if "real" not in args.skip:

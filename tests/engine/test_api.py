@@ -91,6 +91,23 @@ def test_chat_gives_grounded_segments_at_the_input_size(taught):
     assert segment.label in engine.model.config.class_names
 
 
+def test_regions_below_the_model_s_min_region_score_are_dropped(taught, monkeypatch):
+    engine, image, _ = taught
+    full = engine.chat(image, QUESTION, max_new_tokens=40).segments[0]
+    probability = full.probability
+    assert probability.shape == full.mask.shape and probability.dtype == np.float32
+    assert (full.mask <= (probability >= 0.5)).all() and ((probability > 0.5) <= full.mask).all()
+    # The answer's mask is one confident region: a bar below its mean probability keeps it, one above drops it.
+    strong = float(probability[full.mask].mean())
+    monkeypatch.setattr(engine.model.config, "min_region_score", round((0.5 + strong) / 2, 3))
+    kept = engine.chat(image, QUESTION, max_new_tokens=40).segments[0]
+    np.testing.assert_array_equal(kept.mask, full.mask)  # the one region is confident enough
+    monkeypatch.setattr(engine.model.config, "min_region_score", min(0.999, strong + 0.01))
+    dropped = engine.chat(image, QUESTION, max_new_tokens=40).segments[0]
+    assert full.mask.any() and not dropped.mask.any()
+    np.testing.assert_array_equal(dropped.probability, probability)  # the probabilities stay for the caller
+
+
 def test_multi_turn_keeps_history_and_encodes_the_image_once(taught, monkeypatch):
     engine, image, _ = taught
     calls = []

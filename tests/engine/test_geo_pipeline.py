@@ -497,3 +497,30 @@ def test_min_area_drops_objects_smaller_on_the_ground(utm_tif, tmp_path):
     argv = ["segment", str(utm_tif), "discs", "-o", str(out), "--min-area", "300", "--quiet"]
     assert cli.main(argv, engine_factory=lambda model, device: Capped()) == 0
     assert len(pyogrio.read_info(out)["fields"]) and pyogrio.read_info(out)["features"] == 2
+
+
+class ProbabilityDouble:
+    """Answers with one mask of the bright pixels, giving their brightness / 255 as the pixel probabilities."""
+
+    name = "probability-double"
+
+    def chat(self, image: np.ndarray, conversation: str) -> Reply:
+        brightness = image.mean(axis=2) / 255.0
+        mask = brightness > 0.5
+        return Reply("Found them.", [Segment("thing", mask, 0.42, None, brightness.astype(np.float32))])
+
+
+def test_each_polygon_scores_the_mean_probability_of_its_pixels():
+    from affine import Affine
+
+    from engine.geo.pipeline import segment_view
+
+    image = np.zeros((3, 100, 100), dtype=np.uint8)
+    image[:, 10:30, 10:30] = 250  # a confident object
+    image[:, 60:70, 50:90] = 153  # a faint one (0.6)
+    transform = Affine(1.0, 0, 500000.0, 0, -1.0, 4100000.0)
+    result = segment_view(image, transform, "EPSG:32633", "segment all things", ProbabilityDouble())
+    scores = sorted(round(f.score, 3) for f in result.features)
+    assert scores == [0.6, round(250 / 255, 3)]  # not the mask's single score 0.42
+    plain = segment_view(image, transform, "EPSG:32633", "segment all things", ThresholdDouble(threshold=128))
+    assert sorted(f.score for f in plain.features) == [0.9, 0.9]  # without probabilities: the mask's score

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from affine import Affine
 
-from engine.geo.vectorize import apply_transform, mask_to_polygons, polygonal_parts
+from engine.geo.vectorize import (
+    apply_transform,
+    drop_weak_regions,
+    mask_to_polygons,
+    polygonal_parts,
+    region_labels,
+    scored_polygons,
+)
 
 
 def _square_with_hole() -> np.ndarray:
@@ -81,3 +88,48 @@ def test_apply_transform_matches_affine_on_vertices():
     mapped = apply_transform(pixel, transform)
     for (px, py), (mx, my) in zip(pixel.exterior.coords, mapped.exterior.coords):
         assert (mx, my) == pytest.approx(transform @ (px, py))
+
+
+def test_region_labels_are_the_traced_regions_one_label_each():
+    mask = np.zeros((12, 12), dtype=bool)
+    mask[1:6, 1:6] = True
+    mask[2:5, 2:5] = False  # a ring ...
+    mask[3, 3] = True  # ... with an island in its hole
+    mask[7, 7] = mask[8, 8] = True  # diagonal neighbours: two regions
+    mask[9:12, 0:4] = True
+    labels, count = region_labels(mask)
+    polygons = mask_to_polygons(mask)
+    assert count == len(polygons) == 5
+    np.testing.assert_array_equal(labels > 0, mask)
+    assert sorted(np.bincount(labels.ravel())[1:].tolist()) == sorted(int(p.area) for p in polygons)
+    assert labels[3, 3] != labels[1, 1] and labels[7, 7] != labels[8, 8]
+    assert region_labels(np.zeros((3, 3), dtype=bool))[1] == 0
+
+
+def test_weak_regions_are_dropped_by_their_mean_probability():
+    mask = np.zeros((10, 10), dtype=bool)
+    mask[1:4, 1:4] = True
+    mask[6:9, 6:9] = True
+    probability = np.where(mask, 0.6, 0.1).astype(np.float32)
+    probability[1:4, 1:4] = 0.9
+    probability[2, 2] = 0.55  # one weak pixel does not sink a confident region: the mean decides
+    np.testing.assert_array_equal(drop_weak_regions(mask, probability, 0.0), mask)
+    strong_only = drop_weak_regions(mask, probability, 0.8)
+    assert strong_only[1:4, 1:4].all() and not strong_only[6:9, 6:9].any()
+    assert not drop_weak_regions(mask, probability, 0.95).any()
+
+
+def test_scored_polygons_are_the_traced_polygons_with_their_mean_probability():
+    mask = np.zeros((10, 12), dtype=bool)
+    mask[1:4, 1:5] = True
+    mask[6:9, 7:11] = True
+    mask[5, 0] = True
+    probability = np.where(mask, 0.7, 0.0).astype(np.float32)
+    probability[1:4, 1:5] = 0.95
+    transform = Affine(2.0, 0, 100.0, 0, -2.0, 50.0)
+    scored = scored_polygons(mask, probability, transform)
+    traced = mask_to_polygons(mask, transform)
+    assert sorted(p.wkt for p, _ in scored) == sorted(p.wkt for p in traced)
+    by_area = sorted((p.area, round(s, 4)) for p, s in scored)
+    assert by_area == [(4.0, 0.7), (48.0, 0.7), (48.0, 0.95)]
+    assert scored_polygons(np.zeros((3, 3), dtype=bool), np.zeros((3, 3)), None) == []

@@ -60,3 +60,41 @@ def test_teacher_forced_ious_give_one_score_per_instance():
     pairs = teacher_forced_ious(model, build_tokenizer(config), [scene])
     assert sorted(area for area, _ in pairs) == sorted(inst.area for inst in instances)
     assert all(0.0 <= iou <= 1.0 for _, iou in pairs)
+
+
+def test_region_score_is_chosen_on_validation_scenes_where_it_helps(monkeypatch):
+    """A fake engine answers with the true object (probability 0.9) plus a faint false patch (0.6): dropping regions
+    below 0.65 or 0.85 gives a perfect union, 0.95 drops the object too, so the best candidate is 0.65."""
+    from types import SimpleNamespace
+
+    from engine.data.sample import Instance, Scene
+    from engine.train import evaluate_demo
+    from engine.types import Reply, Segment
+
+    drawn = []
+
+    def scenes(class_name, first_seed, count, size=256):
+        assert first_seed >= evaluate_demo.VALIDATION_SEED and first_seed < evaluate_demo.HELD_OUT_SEED
+        for k in range(count):
+            obj = Instance(class_name, _box(4 + k, 12, 4, 12), 1)
+            drawn.append(Scene(np.full((32, 32, 3), len(drawn), np.uint8), [obj], 1.0))
+            yield drawn[-1]
+
+    class Answers:
+        model = SimpleNamespace(config=SimpleNamespace(min_region_score=0.3))
+        thresholds_seen: set[float] = set()
+
+        def chat(self, image, instruction, max_new_tokens=256):
+            self.thresholds_seen.add(self.model.config.min_region_score)
+            truth = drawn[int(image[0, 0, 0])].instances[0].mask
+            false = _box(20, 24, 20, 24)
+            probability = np.where(truth, 0.9, np.where(false, 0.6, 0.1)).astype(np.float32)
+            return Reply("", [Segment("x", truth | false, 0.5, None, probability)])
+
+    monkeypatch.setattr(evaluate_demo, "_class_scenes", scenes)
+    engine = Answers()
+    result = evaluate_demo.tune_region_score(engine, scenes=2, candidates=(0.0, 0.65, 0.85, 0.95))
+    assert result["best"] == 0.65 and len(drawn) == 2 * len(evaluate_demo.TARGET_CLASSES)
+    for row in result["miou"].values():
+        assert row[1] == row[2] == 1.0 and 0.0 < row[0] < 1.0 and row[3] == 0.0
+    assert engine.thresholds_seen == {0.0} and engine.model.config.min_region_score == 0.3  # raw masks, then restored
