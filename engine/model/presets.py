@@ -124,6 +124,9 @@ def demo() -> dict[str, Any]:
         "class_names": [c.name for c in CLASSES],
         "hd_num": 4,
         "max_tiles": 4,
+        # Chosen on validation scenes by `python -m engine.train.evaluate_demo --tune-region-score 20`
+        # (docs/MODEL_CARD_demo.md): drops faint specks, keeps objects.
+        "min_region_score": 0.6,
     }
 
 

@@ -1,4 +1,5 @@
-"""The shipped demo model works: it loads by name and segments the tanks of a freshly generated synthetic scene."""
+"""The shipped demo model works: it loads by name, segments the four target classes in freshly generated synthetic
+scenes, and outlines the tanks of the real tank farm."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import numpy as np
 import pytest
 
 from engine.data.synthetic import generate_scene
+from engine.data.templates import CLASS_BY_NAME
 from engine.eval.metrics import mask_iou
 from engine.registry import PRETRAINED_DIR
 
 DEMO = PRETRAINED_DIR / "demo"
-# A bar below what the model card reports for tanks (mIoU 0.58 over 30 held-out scenes): the union of the answer's
-# masks against the union of the tanks, mean over a few new scenes.
-MIN_MEAN_IOU = 0.4
+# Bars below what the model card reports on 30 held-out scenes per class (union of the answer's masks against the
+# union of the class's instances, mean over scenes), with room for the spread of a 4-scene mean.
+MIN_MEAN_IOU = {"storage tank": 0.65, "building": 0.5, "ship": 0.5, "airplane": 0.45}
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +43,21 @@ def test_demo_model_loads_by_name_and_answers_in_the_grounded_format(demo_engine
     assert all(s.mask.shape == scene.image.shape[:2] for s in reply.segments)
 
 
-def test_demo_model_segments_tanks_in_new_synthetic_scenes(demo_engine):
+@pytest.mark.parametrize("class_name", list(MIN_MEAN_IOU))
+def test_demo_model_segments_all_objects_of_a_class_in_new_synthetic_scenes(demo_engine, class_name):
     ious = []
-    seed = 7_000_000_000  # far from the seeds training draws (below 2**31)
-    while len(ious) < 3:
-        scene = generate_scene(seed, 256, gsd=1.0)
+    seed = 7_000_000_000 + 1_000 * list(MIN_MEAN_IOU).index(class_name)  # far from training seeds (below 2**31)
+    while len(ious) < 4:
+        scene = generate_scene(seed, 256)
         seed += 1
-        tanks = scene.of_class("storage tank")
-        if not tanks:
+        objects = scene.of_class(class_name)
+        if not objects:
             continue
-        reply = demo_engine.chat(scene.image, "Segment all storage tanks.", max_new_tokens=300)
+        reply = demo_engine.chat(scene.image, f"Segment all {CLASS_BY_NAME[class_name].plural}.", max_new_tokens=300)
         assert reply.segments, f"no mask for {scene.name}: {reply.raw_text!r}"
         predicted = np.logical_or.reduce([s.mask for s in reply.segments])
-        ious.append(mask_iou(predicted, np.logical_or.reduce([t.mask for t in tanks])))
-    assert float(np.mean(ious)) > MIN_MEAN_IOU, ious
+        ious.append(mask_iou(predicted, np.logical_or.reduce([o.mask for o in objects])))
+    assert float(np.mean(ious)) > MIN_MEAN_IOU[class_name], ious
 
 
 def test_demo_model_outlines_the_tanks_of_the_real_tank_farm(demo_engine, shared_data):

@@ -40,6 +40,10 @@ def test_shipped_recipes_parse_into_two_stages():
     masks = load_recipe("demo").stages[2]  # the demo's third stage: masks only, on "segment all" questions
     assert masks.trainable == ["grounding", "mask_predictor"]
     assert stage_data(load_recipe("demo"), masks).task == "segment_all"
+    demo_recipe = load_recipe("demo")
+    for focus in demo_recipe.stages[3:]:  # the last mask stages ask about the measured classes only
+        assert focus.trainable == ["grounding", "mask_predictor"]
+        assert "airplane" in stage_data(demo_recipe, focus).segment_all_classes
     assert load_recipe("demo").export_dir == "engine/pretrained/demo"
     # The earlier candidate run must not overwrite the shipped weights; it differs from the demo run by the
     # segment-all answer style only (and the schedule).
