@@ -95,6 +95,6 @@ def test_shipped_preset_without_weights_says_so(monkeypatch, tmp_path):
 
 def test_folder_with_another_model_type_is_refused(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "llama"}')
-    with pytest.raises(ModelNotFoundError, match="not a GeoGround model"):
+    with pytest.raises(ModelNotFoundError, match="holds a .llama. model, not a GeoGround or converted GeoPix model"):
         resolve(str(tmp_path))
     assert GeoGroundModel.config_class.model_type == "geoground"
