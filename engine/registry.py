@@ -103,7 +103,8 @@ def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSour
 
 
 def load_model(model: str | Path, cache_dir: str | Path | None = None):
-    """``(GeoGroundModel, tokenizer, ModelSource)`` on CPU in float32, in eval mode."""
+    """``(model, tokenizer, ModelSource)`` on CPU in float32, in eval mode: a ``GeoGroundModel``, or a ``GeoPixModel``
+    for a converted GeoPix folder."""
     import torch
     from transformers import PreTrainedTokenizerFast
 

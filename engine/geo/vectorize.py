@@ -49,13 +49,8 @@ def mask_to_polygons(
 def region_labels(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """``int32 (H, W)`` labels 1..n of the 4-connected regions of a bool mask (0 outside), and n: the regions
     :func:`mask_to_polygons` traces, one label each."""
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return np.zeros(mask.shape, dtype=np.int32), 0
-    shapes = features.shapes(mask.view(np.uint8), mask=mask, connectivity=4)
-    indexed = [(geojson, k + 1) for k, (geojson, _) in enumerate(shapes)]
-    labels = features.rasterize(indexed, out_shape=mask.shape, dtype="int32")  # pixel outlines: exact cover
-    return labels, len(indexed)
+    labels, outlines = _traced_regions(mask)
+    return labels, len(outlines)
 
 
 def scored_polygons(
@@ -63,17 +58,26 @@ def scored_polygons(
 ) -> list[tuple[Polygon, float]]:
     """Each 4-connected region of ``mask`` as in :func:`mask_to_polygons`, with the mean ``probability`` of its
     pixels: a confidence per object where the model gives one score per mask."""
-    labels, count = region_labels(mask)
-    if count == 0:
-        return []
-    means = _region_means(labels, count, probability)
+    labels, outlines = _traced_regions(mask)
+    means = _region_means(labels, len(outlines), probability)
     scored = []
-    for geojson, label in features.shapes(labels, mask=labels > 0, connectivity=4):
+    for label, geojson in enumerate(outlines, start=1):
         for polygon in _polish(shape(geojson), 0.0):
             if transform is not None and not transform.is_identity:
                 polygon = apply_transform(polygon, transform)
-            scored.append((polygon, float(means[int(label)])))
+            scored.append((polygon, float(means[label])))
     return scored
+
+
+def _traced_regions(mask: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+    """One trace of the 4-connected regions: their GeoJSON outlines in pixel space, and the labels 1..n of their
+    pixels (the outlines rasterized back: pixel-edge outlines cover exactly their pixels)."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return np.zeros(mask.shape, dtype=np.int32), []
+    outlines = [geojson for geojson, _ in features.shapes(mask.view(np.uint8), mask=mask, connectivity=4)]
+    labels = features.rasterize(zip(outlines, range(1, len(outlines) + 1)), out_shape=mask.shape, dtype="int32")
+    return labels, outlines
 
 
 def _region_means(labels: np.ndarray, count: int, probability: np.ndarray) -> np.ndarray:

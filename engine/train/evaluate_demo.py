@@ -15,7 +15,8 @@
 - the tank-farm scene (an evaluation image: never trained on): polygons from ``segment_raster`` drawn to PNG.
 - the class-wise memory ablation: teacher-forced mask IoU by object size for two models (memory on/off).
 - ``--tune-region-score N``: before all that, choose the model's ``min_region_score`` (regions of a mask whose mean
-  probability is below it are dropped) on N validation scenes per class, seeds apart from the held-out ones.
+  probability is below it are dropped) on N validation scenes per class, seeds apart from the held-out ones;
+  ``--min-region-score X`` evaluates with X instead (0: every region).
 """
 
 from __future__ import annotations
@@ -311,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="SCENES",
         help="first choose min_region_score on SCENES validation scenes per class and evaluate with it",
     )
+    parser.add_argument(
+        "--min-region-score", type=float, help="evaluate with this min_region_score instead of the model's own"
+    )
     args = parser.parse_args(argv)
 
     from ..api import Engine
@@ -321,9 +325,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log and args.figures:
         report["curves"] = plot_curves(args.log, args.figures / "demo_training_curves.png")
     engine = Engine.load(args.model, device="cpu")
+    if args.min_region_score is not None and args.tune_region_score:
+        parser.error("--min-region-score and --tune-region-score exclude each other")
     if args.tune_region_score:
         _timed("region_score", lambda: tune_region_score(engine, args.tune_region_score), report)
         engine.model.config.min_region_score = report["region_score"]["best"]
+    elif args.min_region_score is not None:
+        engine.model.config.min_region_score = args.min_region_score
     report["min_region_score"] = engine.model.config.min_region_score
     if "synthetic" not in args.skip:
         _timed("synthetic", lambda: evaluate_synthetic(engine, args.scenes), report)
