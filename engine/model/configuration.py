@@ -104,6 +104,8 @@ class GeoGroundConfig(PretrainedConfig):
         self.bos_before_image = bos_before_image
         self.bf16_grounding_embedding = bf16_grounding_embedding
         self.chat_template = chat_template
+        if bos_before_image and kwargs.get("bos_token_id") is None and "bos_token_id" in self.llm:
+            kwargs["bos_token_id"] = self.llm["bos_token_id"]  # the image prefix starts with the LLM's own bos
         super().__init__(**kwargs)
 
     # Typed views of the sub-configs, built on demand so the stored dicts stay the single source of truth.

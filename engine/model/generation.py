@@ -6,18 +6,25 @@ back on the next step and that step's state is kept. GeoPix uses the state that 
 (``seg_state="output"``): the one the token was chosen from. With a KV cache
 each step costs one token; without it (``use_cache=False``) every step re-runs the whole sequence, which gives the
 same tokens and states and is kept as a reference and for benchmarks.
+
+On CUDA the cache is static (one buffer sized for the whole answer) and a decoding step reads its position from the
+device, so the step is captured once as a CUDA graph and replayed for every token: a 7B model at batch 1 otherwise
+spends more time launching its ~700 kernels per token from Python than the GPU spends reading the weights.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from transformers import DynamicCache, PreTrainedTokenizerBase
+from transformers import AttentionInterface, DynamicCache, PreTrainedTokenizerBase, StaticCache
+from transformers.cache_utils import StaticLayer
 from transformers.generation.logits_process import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
+LOG = logging.getLogger(__name__)
 FinishReason = Literal["eos", "length", "cancelled"]
 SegState = Literal["input", "output"]
 
@@ -46,6 +53,152 @@ class _Stepper:
             self.sequence = embeds if self.sequence is None else torch.cat([self.sequence, embeds], dim=1)
             out = self.model.decoder(inputs_embeds=self.sequence, use_cache=False)
         return out.last_hidden_state[:, -1]
+
+
+DECODE_ATTENTION = "geoground_grouped_decode"
+DECODE_CHUNK = 256  # static caches are sized in multiples of this, so decoding attention splits them evenly
+
+
+def grouped_decode_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+    """Eager attention for a few new positions over a long cache, each key/value head serving its query group.
+
+    transformers' eager and SDPA paths copy every cached key and value once per query head of a group whenever a
+    mask is given, and a masked kernel spreads one new position over few GPU blocks. Here the keys and values are
+    read once, in ``DECODE_CHUNK``-long pieces that the GPU works on side by side; the softmax runs in float32 over
+    the whole span, as in eager attention. Returns ``(B, length, heads, dim)``.
+    """
+    batch, heads, length, dim = query.shape
+    kv_heads, span = key.shape[1], key.shape[2]
+    rows = heads // kv_heads * length
+    chunk = DECODE_CHUNK if span % DECODE_CHUNK == 0 else span
+    pieces = span // chunk
+    grouped = query.reshape(batch, kv_heads, 1, rows, dim)
+    keys = key.reshape(batch, kv_heads, pieces, chunk, dim)
+    scores = torch.matmul(grouped, keys.transpose(3, 4)) * scaling  # (B, kv heads, pieces, rows, chunk)
+    scores = scores.transpose(2, 3).reshape(batch, kv_heads, rows, span)
+    if attention_mask is not None:
+        scores = scores.view(batch, kv_heads, rows // length, length, span) + attention_mask[:, None, :, :, :span]
+    probs = torch.softmax(scores.view(batch, kv_heads, rows, span), dim=-1, dtype=torch.float32).to(query.dtype)
+    probs = probs.view(batch, kv_heads, rows, pieces, chunk).transpose(2, 3)
+    partial = torch.matmul(probs, value.reshape(batch, kv_heads, pieces, chunk, dim))  # (B, kv, pieces, rows, dim)
+    out = partial.sum(2, dtype=torch.float32).to(query.dtype).view(batch, heads, length, dim)
+    return out.transpose(1, 2).contiguous(), None
+
+
+AttentionInterface.register(DECODE_ATTENTION, grouped_decode_attention)
+
+
+def static_decoding_supported(model, capacity: int) -> bool:
+    """Whether :class:`_StaticStepper` reproduces cached decoding for ``capacity`` positions.
+
+    Needs a Llama-style stack (layers, final norm, one rotary table) and transformers' device-side cache counter;
+    a dynamically scaled RoPE must stay in its original range, where its frequencies do not depend on the length.
+    """
+    text_model = getattr(model, "text_model", None)
+    if text_model is None or not all(hasattr(text_model, part) for part in ("layers", "norm", "rotary_emb")):
+        return False
+    if not hasattr(StaticLayer(max_cache_len=1), "cumulative_length"):
+        return False
+    rotary = text_model.rotary_emb
+    if "dynamic" in str(getattr(rotary, "rope_type", "")):
+        return capacity <= rotary.original_max_seq_len
+    return True
+
+
+class _StaticStepper:
+    """A KV cache of ``capacity`` positions whose decoding steps take their position from a device tensor.
+
+    The prefix is prefilled through ``model.decoder`` (which applies image-only LoRA); each later step runs the
+    text stack's layers directly with an additive mask over the cache, the rotary table row of the current
+    position, and a position counter that the step itself advances. Nothing in a step reads a value back to the
+    host, so with ``graph=True`` (CUDA) the step is captured once and replayed for every token.
+    """
+
+    def __init__(self, model, capacity: int, graph: bool) -> None:
+        self.model = model
+        self.text_model = model.text_model
+        self.capacity = capacity
+        self.cache = StaticCache(config=self.text_model.config, max_cache_len=capacity)
+        self.graph_wanted = graph
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.prefilled = False
+
+    def run(self, embeds: torch.Tensor) -> torch.Tensor:
+        if not self.prefilled:
+            return self._prefill(embeds)
+        if self.graph_wanted and self.graph is None:
+            self._capture(embeds)
+        if self.graph is None:
+            return self._step(embeds)
+        self.inputs.copy_(embeds)
+        self.graph.replay()
+        return self.outputs.clone()  # the graph rewrites its output buffer on the next replay
+
+    def _prefill(self, embeds: torch.Tensor) -> torch.Tensor:
+        rows, length, _ = embeds.shape
+        out = self.model.decoder(inputs_embeds=embeds, past_key_values=self.cache, use_cache=True)
+        device, dtype = embeds.device, embeds.dtype
+        self.position = torch.tensor([length], dtype=torch.long, device=device)
+        self.mask = torch.full((rows, 1, 1, self.capacity), torch.finfo(dtype).min, dtype=dtype, device=device)
+        self.mask[..., :length] = 0
+        cos, sin = self.text_model.rotary_emb(embeds, torch.arange(self.capacity, device=device)[None])
+        self.cos, self.sin = cos[0], sin[0]
+        self.prefilled = True
+        return out.last_hidden_state[:, -1]
+
+    def _step(self, embeds: torch.Tensor) -> torch.Tensor:
+        rows = embeds.shape[0]
+        self.mask.index_fill_(-1, self.position, 0.0)
+        position_ids = self.position.view(1, 1).expand(rows, 1)
+        rotary = tuple(
+            table.index_select(0, self.position)[None].expand(rows, -1, -1) for table in (self.cos, self.sin)
+        )
+        hidden = embeds
+        text_model = self.text_model
+        config = text_model.config
+        attention, config._attn_implementation = config._attn_implementation, DECODE_ATTENTION
+        try:
+            for layer in text_model.layers[: config.num_hidden_layers]:
+                hidden = layer(
+                    hidden,
+                    attention_mask=self.mask,
+                    position_ids=position_ids,
+                    past_key_values=self.cache,
+                    use_cache=True,
+                    position_embeddings=rotary,
+                )
+        finally:
+            config._attn_implementation = attention
+        self.position.add_(1)
+        return text_model.norm(hidden)[:, -1]
+
+    def _counters(self) -> list[torch.Tensor]:
+        return [self.position] + [layer.cumulative_length for layer in self.cache.layers]
+
+    def _capture(self, embeds: torch.Tensor) -> None:
+        """Warm one step up on a side stream (kernel choice, workspaces), undo its counters, then capture it."""
+        self.graph_wanted = False
+        saved = [counter.clone() for counter in self._counters()]
+        self.inputs = embeds.clone()
+        main = torch.cuda.current_stream(embeds.device)
+        side = torch.cuda.Stream(device=embeds.device)
+        side.wait_stream(main)
+        with torch.cuda.stream(side):
+            self._step(self.inputs)
+        main.wait_stream(side)
+        for counter, value in zip(self._counters(), saved, strict=True):
+            counter.copy_(value)
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self.outputs = self._step(self.inputs)
+        except RuntimeError as exc:  # an operation that cannot be captured: the same steps, launched one by one
+            LOG.warning("decoding without a CUDA graph: the capture failed (%s)", exc)
+            torch.cuda.synchronize(embeds.device)
+            for counter, value in zip(self._counters(), saved, strict=True):
+                counter.copy_(value)
+            return
+        self.graph = graph
 
 
 class _TextStream:
@@ -99,6 +252,7 @@ def generate_batch(
     logits_processor: LogitsProcessorList | None = None,
     seg_token_ids: Collection[int] | None = None,
     seg_state: SegState = "input",
+    static_cache: bool | None = None,
 ) -> list[GenerationResult]:
     """Continue a batch of equally long prefixes ``(B, T, hidden)`` together, one decoding step for all rows.
 
@@ -106,7 +260,8 @@ def generate_batch(
     get alone (tiles of one raster have the same shape and prompt, hence the same length). A row that has finished
     is fed its end-of-turn token until the others finish; its result ignores those steps. ``on_text`` streams the
     text of a single-row batch only. ``seg_token_ids``: the tokens whose states are kept (default: the model's
-    [SEG]); ``seg_state``: which state a [SEG] token gets (module docstring).
+    [SEG]); ``seg_state``: which state a [SEG] token gets (module docstring). ``static_cache`` (default: on CUDA)
+    decodes with a static cache, replayed as a CUDA graph on CUDA; same tokens and states as the dynamic cache.
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
@@ -131,7 +286,12 @@ def generate_batch(
             generator = torch.Generator(device=device)
             generator.manual_seed(seed if seed is not None else torch.seed())
 
-    stepper = _Stepper(model, None, use_cache)
+    capacity = -(-(inputs_embeds.shape[1] + max_new_tokens) // DECODE_CHUNK) * DECODE_CHUNK
+    static = static_cache if static_cache is not None else device.type == "cuda"
+    if use_cache and static and static_decoding_supported(model, capacity):
+        stepper = _StaticStepper(model, capacity, graph=device.type == "cuda")
+    else:
+        stepper = _Stepper(model, None, use_cache)
     stream = _TextStream(tokenizer, on_text if rows == 1 else None)
     hidden = stepper.run(inputs_embeds)
     generated: list[list[int]] = [[] for _ in range(rows)]

@@ -124,12 +124,12 @@ def encode_image(model: GeoPixModel, processor: CLIPImageProcessorPil, image: np
 
 
 class _LlavaParts:
-    """The parts of GeoPix's LLaVA the generation loop reads (``llm``, ``decoder``, ``config.eos_token_id``)."""
+    """The parts of GeoPix's LLaVA the generation loop reads (``llm``, ``decoder``, ``text_model``, the config)."""
 
     def __init__(self, model: GeoPixModel) -> None:
         self.config = model.config
         self.llm = model.vlm
-        self.decoder = model.vlm.model.language_model
+        self.decoder = self.text_model = model.vlm.model.language_model
 
 
 def prompt_embeds(

@@ -112,6 +112,11 @@ class GeoGroundModel(PreTrainedModel):
             return self.llm.model
         return _PartialLoRADecoder(self)
 
+    @property
+    def text_model(self) -> nn.Module:
+        """The LLM's transformer stack itself (layers, rotary table, final norm), for decoding steps past the image."""
+        return self.llm.model
+
     @contextmanager
     def image_prefix(self, features: ImageFeatures | list[ImageFeatures] | torch.Tensor | None) -> Iterator[None]:
         """Within this block, LLM inputs start with these image prefixes (Partial LoRA applies to their image rows).

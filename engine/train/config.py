@@ -71,6 +71,7 @@ class Recipe:
     optim: OptimConfig = field(default_factory=OptimConfig)
     lora: LoraSettings = field(default_factory=LoraSettings)
     strategy: str = "none"
+    data_workers: int = 0  # processes that draw the next steps' samples ahead (same samples; for fast devices)
     log_every: int = 10
     save_every: int = 100
     stages: list[StageConfig] = field(default_factory=list)

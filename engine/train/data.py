@@ -10,7 +10,9 @@ for evaluation. Files under ``demo/``, ``eval_only/`` or ``geopixeld_sample/`` a
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,6 +162,9 @@ class SampleStream:
         samples = self.scene_samples(index // per_scene)
         return samples[(index % per_scene) % len(samples)]
 
+    def take(self, start: int, count: int) -> list[GroundedSample]:
+        return [self[start + i] for i in range(count)]
+
     def _samples(self, scene: Scene, rng: np.random.Generator) -> list[GroundedSample]:
         task, style = self.config.task, self.config.segment_all_style
         if task == "mixed":
@@ -199,3 +204,45 @@ def collate(samples: Sequence[GroundedSample], tokenizer, class_names: Sequence[
         batch["masks"].append(torch.from_numpy(masks.astype(np.float32)))
         batch["class_ids"].append(torch.tensor([class_index(class_names, c) for c in sample.classes], dtype=torch.long))
     return batch
+
+
+_WORKER_STREAMS: dict[str, SampleStream] = {}
+
+
+def _draw(config: DataConfig, start: int, count: int) -> list[GroundedSample]:
+    """Samples ``start .. start + count - 1`` of the stream ``config`` describes (runs in a worker process)."""
+    key = repr(config)
+    if key not in _WORKER_STREAMS:
+        _WORKER_STREAMS[key] = SampleStream(config)
+    return _WORKER_STREAMS[key].take(start, count)
+
+
+class Prefetcher:
+    """Draws upcoming micro-batches in worker processes while the training loop works on the current one.
+
+    Samples are pure functions of their index, so a prefetched batch is exactly the batch the loop would draw
+    itself: the number of workers changes the speed of a run, never its result.
+    """
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"data_workers must be at least 1 to prefetch, got {workers}")
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.pool = ProcessPoolExecutor(workers, mp_context=context)
+        self.ahead = 2 * workers
+        self.pending: dict[tuple[str, int, int], Future] = {}
+
+    def take(self, config: DataConfig, starts: Sequence[int], count: int) -> list[GroundedSample]:
+        """The ``count`` samples from ``starts[0]``, after queueing the batches at the next ``starts``."""
+        key = repr(config)
+        for start in starts[: self.ahead + 1]:
+            if (key, start, count) not in self.pending:
+                self.pending[(key, start, count)] = self.pool.submit(_draw, config, start, count)
+        return self.pending.pop((key, starts[0], count)).result()
+
+    def close(self) -> None:
+        for future in self.pending.values():
+            future.cancel()
+        self.pending.clear()
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -31,7 +31,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import Recipe, StageConfig, stage_data
-from .data import SampleStream, collate
+from .data import Prefetcher, SampleStream, collate
 from .distributed import (
     DistContext,
     barrier,
@@ -103,6 +103,7 @@ class Trainer:
         self.class_names = unwrap_model(self.model).config.class_names
         self.stream = SampleStream(recipe.data)
         self._streams: dict[int, SampleStream] = {}
+        self.prefetcher = Prefetcher(recipe.data_workers) if recipe.data_workers > 0 else None
         self.progress = Progress()
 
     # --- one optimizer step ---------------------------------------------------------------------------------
@@ -111,7 +112,21 @@ class Trainer:
         size = recipe.optim.batch_size
         start = self.progress.data_position + (micro * ctx.world_size + ctx.rank) * size
         stream = self._stage_stream()
-        return collate([stream[start + i] for i in range(size)], self.tokenizer, self.class_names)
+        if self.prefetcher is None:
+            samples = stream.take(start, size)
+        else:  # this rank's next micro-batches in the stage, drawn ahead
+            accum = recipe.optim.grad_accum
+            stage = recipe.stages[min(self.progress.stage, len(recipe.stages) - 1)]
+            left = max((stage.steps - self.progress.stage_step) * accum - micro, 1)
+            per_step = size * accum * ctx.world_size
+
+            def start_of(later: int) -> int:  # the micro-batch ``later`` micro-batches after this one
+                step, index = divmod(micro + later, accum)
+                return self.progress.data_position + step * per_step + (index * ctx.world_size + ctx.rank) * size
+
+            starts = [start_of(later) for later in range(min(left, self.prefetcher.ahead + 1))]
+            samples = self.prefetcher.take(stream.config, starts, size)
+        return collate(samples, self.tokenizer, self.class_names)
 
     def _stage_stream(self) -> SampleStream:
         """The recipe's stream, or the stage's own when it changes the data (made once, when first needed)."""
@@ -239,6 +254,12 @@ class Trainer:
                     break
         return progress.history
 
+    def close(self) -> None:
+        """Stop the data workers, if any."""
+        if self.prefetcher is not None:
+            self.prefetcher.close()
+            self.prefetcher = None
+
     def finished(self) -> bool:
         return self.progress.stage >= len(self.recipe.stages)
 
@@ -276,6 +297,7 @@ class _nullcontext:
 def train(recipe: Recipe, resume: bool = False, export: bool = True, log=None) -> list[dict[str, float]]:
     """Run a whole recipe in this process (or this ``torchrun`` rank); returns the per-step history."""
     context = init_distributed()
+    trainer = None
     try:
         trainer = Trainer(recipe, context, log)
         if resume:
@@ -289,4 +311,6 @@ def train(recipe: Recipe, resume: bool = False, export: bool = True, log=None) -
                 trainer.export()
         return history
     finally:
+        if trainer is not None:
+            trainer.close()
         close_distributed()

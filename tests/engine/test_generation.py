@@ -178,3 +178,110 @@ def test_a_batch_decodes_each_row_as_it_would_be_decoded_alone(setup):
         torch.testing.assert_close(together.seg_states, single.seg_states, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="one sequence"):
         generate(model, tokenizer, torch.stack(rows[:2]), max_new_tokens=2)
+
+
+def _geopixel_like_tiny(max_positions: int) -> GeoGroundModel:
+    """The tiny preset with GeoPixel's LLM traits: image-only (Partial) LoRA and dynamically scaled RoPE."""
+    from engine.model.presets import tiny
+
+    llm = tiny()["llm"] | {
+        "max_position_embeddings": max_positions,
+        "rope_parameters": {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0},
+    }
+    torch.manual_seed(3)
+    model = GeoGroundModel(preset_config("tiny", llm=llm, partial_lora={"rank": 4, "alpha": 8})).eval()
+    with torch.no_grad():  # a visible image-only update
+        for name, param in model.llm.named_parameters():
+            if "Plora_B" in name:
+                param.normal_(std=0.5)
+    return model
+
+
+def _batch_prompts(model, tokenizer) -> tuple[torch.Tensor, list]:
+    ids, _ = encode(tokenizer, [Turn("user", "Segment all ships.")])
+    rows, features = [], []
+    with torch.no_grad():
+        text = model.embed_tokens(torch.tensor(ids))
+        for seed in range(3):
+            image = np.random.default_rng(20 + seed).integers(0, 256, (120, 120, 3), dtype=np.uint8)
+            features.append(model.encode_image(image))
+            rows.append(torch.cat([features[-1].tokens, text]))
+    return torch.stack(rows), features
+
+
+@pytest.mark.parametrize("variant", ["tiny", "partial-lora-dynamic-rope"])
+def test_the_static_cache_decodes_exactly_like_the_dynamic_cache(setup, variant, monkeypatch):
+    from engine.model import generation
+
+    model = setup[0] if variant == "tiny" else _geopixel_like_tiny(max_positions=4096)
+    tokenizer = setup[1]
+    embeds, features = _batch_prompts(model, tokenizer)
+    config = model.config
+    steer = LogitsProcessorList([EndOnRepeat(config.seg_token_id, config.eos_token_id, last=11)])
+    steps = []
+    static_step = generation._StaticStepper._step
+    monkeypatch.setattr(generation._StaticStepper, "_step", lambda self, x: steps.append(1) or static_step(self, x))
+    with model.image_prefix(features):
+        dynamic = generation.generate_batch(
+            model, tokenizer, embeds, max_new_tokens=12, logits_processor=steer, static_cache=False
+        )
+        assert not steps
+        static = generation.generate_batch(
+            model, tokenizer, embeds, max_new_tokens=12, logits_processor=steer, static_cache=True
+        )
+    # the static path decoded every step after the prefill
+    assert len(steps) >= max(len(r.token_ids) for r in static) - 1 > 0
+    assert all(r.seg_states.shape[0] >= 1 for r in static)
+    for a, b in zip(dynamic, static, strict=True):
+        assert a.token_ids == b.token_ids and a.finish_reason == b.finish_reason
+        torch.testing.assert_close(b.seg_states, a.seg_states, rtol=1e-4, atol=1e-5)
+
+
+def test_static_decoding_is_refused_where_dynamic_rope_would_rescale():
+    from engine.model.generation import static_decoding_supported
+
+    model = _geopixel_like_tiny(max_positions=64)
+    assert static_decoding_supported(model, 64)
+    assert not static_decoding_supported(model, 65)  # past the original range the frequencies depend on the length
+    assert not static_decoding_supported(object(), 10)  # no Llama-style text stack
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
+def test_cuda_graph_decoding_matches_eager_decoding_on_the_gpu():
+    from engine.model.generation import generate_batch
+
+    model = _geopixel_like_tiny(max_positions=4096)
+    tokenizer = build_tokenizer(model.config)
+    embeds, features = _batch_prompts(model, tokenizer)
+    model = model.cuda()
+    config = model.config
+    steer = LogitsProcessorList([EndOnRepeat(config.seg_token_id, config.eos_token_id, last=11)])
+    with model.image_prefix(features):
+        runs = [
+            generate_batch(
+                model, tokenizer, embeds.cuda(), max_new_tokens=12, logits_processor=steer, static_cache=static
+            )
+            for static in (False, None)  # None: the default on CUDA, a static cache replayed as a CUDA graph
+        ]
+    for a, b in zip(*runs, strict=True):
+        assert a.token_ids == b.token_ids
+        torch.testing.assert_close(b.seg_states, a.seg_states, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize(("length", "span"), [(1, 11), (3, 11), (1, 512), (2, 768)])
+def test_grouped_decode_attention_is_eager_attention_without_copying_keys(length, span):
+    from types import SimpleNamespace
+
+    from transformers.models.llama.modeling_llama import eager_attention_forward
+
+    from engine.model.generation import grouped_decode_attention
+
+    generator = torch.Generator().manual_seed(length)
+    query = torch.randn(2, 6, length, 8, generator=generator)
+    key, value = (torch.randn(2, 2, span, 8, generator=generator) for _ in range(2))  # 512, 768: in pieces
+    mask = torch.where(torch.rand(2, 1, length, span, generator=generator) < 0.3, torch.finfo(torch.float32).min, 0.0)
+    module = SimpleNamespace(num_key_value_groups=3, training=False)
+    expected, _ = eager_attention_forward(module, query, key, value, mask, scaling=0.35)
+    got, _ = grouped_decode_attention(module, query, key, value, mask, scaling=0.35)
+    assert got.shape == (2, length, 6, 8)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)

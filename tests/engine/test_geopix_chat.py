@@ -98,14 +98,17 @@ def test_seg_states_are_those_that_predict_each_seg_token(engine):
     embeds = prompt_embeds(model, tokenizer, encoded, [Turn("user", "segment the ships")])[None]
     script = tokenizer("Sure", add_special_tokens=False)["input_ids"] + SEG_IDS + [5] + SEG_IDS[:3] + [6] + SEG_IDS
     results = {}
-    for cache in (True, False):
+    for mode in ("dynamic cache", "static cache", "no cache"):
         processors = LogitsProcessorList([Script(script)])
-        results[cache] = geopix_chat.generate(model, tokenizer, embeds, logits_processor=processors, use_cache=cache)[0]
-    result = results[True]
+        options = {"use_cache": mode != "no cache", "static_cache": mode == "static cache"}
+        results[mode] = geopix_chat.generate(model, tokenizer, embeds, logits_processor=processors, **options)[0]
+    result = results["dynamic cache"]
     assert result.token_ids == script and result.finish_reason == "eos"
     runs = geopix_chat.seg_runs(result, SEG_IDS)
     assert runs.shape == (2, 6, 32)  # the broken run in the middle is no mask
-    torch.testing.assert_close(runs, geopix_chat.seg_runs(results[False], SEG_IDS), rtol=1e-5, atol=1e-5)
+    for mode in ("static cache", "no cache"):
+        assert results[mode].token_ids == script
+        torch.testing.assert_close(runs, geopix_chat.seg_runs(results[mode], SEG_IDS), rtol=1e-5, atol=1e-5)
     # Teacher-forced: the state at the position before each token of a complete run.
     full = torch.cat([embeds[0], model.vlm.get_input_embeddings()(torch.tensor(script))])
     with torch.no_grad():

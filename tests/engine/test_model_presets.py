@@ -62,3 +62,10 @@ def test_our_decoders_answer_with_their_trained_single_mask_in_eval_mode():
     with torch.no_grad():
         fallback = model.seg_masks([features], states, index).low_res_logits
     assert not torch.allclose(fallback, trained)
+
+
+def test_presets_that_put_bos_before_the_image_know_its_id():
+    for name in PRESETS:
+        config = preset_config(name)
+        if config.bos_before_image:
+            assert config.bos_token_id == config.llm["bos_token_id"], name

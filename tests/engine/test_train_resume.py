@@ -73,3 +73,19 @@ def test_a_stage_added_after_a_finished_run_continues_it_exactly(tmp_path):
     assert resumed.stream.config.task == "mixed"  # the recipe's own data is untouched
     samples = [stream[i] for i in range(12)]
     assert {s.task for s in samples} == {"segment_all"}
+
+
+def test_data_workers_change_the_speed_of_a_run_never_its_result(tmp_path):
+    # Two micro-batches per step and a stage change: the prefetched batches must be the ones drawn in the loop.
+    optim = {"batch_size": 1, "grad_accum": 2, "max_grad_norm": 1.0}
+    serial = Trainer(_recipe(tmp_path / "a", save_every=0, optim=optim))
+    expected = serial.run()
+    parallel = Trainer(_recipe(tmp_path / "b", save_every=0, optim=optim, data_workers=2))
+    try:
+        got = parallel.run()
+        assert parallel.prefetcher is not None and not parallel.prefetcher.pending  # nothing drawn past the end
+    finally:
+        parallel.close()
+    assert [e["loss"] for e in got] == [e["loss"] for e in expected]
+    for name, value in _state(serial).items():
+        assert torch.equal(value, _state(parallel)[name]), name
