@@ -242,13 +242,13 @@ class Engine:
         labels = prediction.class_logits.argmax(-1).tolist()
         segments = []
         min_score = getattr(model.config, "min_region_score", 0.0)
+        if min_score > 0:
+            from .geo.vectorize import drop_weak_regions
         for n in range(states.shape[0]):
             logits = prediction.logits_at(n, conversation.size).float()
             mask = (logits > 0).cpu().numpy() & conversation.valid
             probability = logits.sigmoid().cpu().numpy()
             if min_score > 0:
-                from .geo.vectorize import drop_weak_regions
-
                 mask = drop_weak_regions(mask, probability, min_score)
             phrase = phrases[n] if n < len(phrases) else ""
             score = float(prediction.iou[n].float().clamp(0, 1))

@@ -39,14 +39,32 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def _median_seconds(run: Callable[[], object], repeats: int) -> float:
-    run()  # warm-up
+def _median_seconds(
+    run: Callable[[], object], repeats: int, device: torch.device | None = None, warm_up: bool = True
+) -> float:
+    """Median wall time of ``run`` after a warm-up; a CUDA device is synchronised before and after each run."""
+
+    def synchronize() -> None:
+        if device is not None and device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    if warm_up:
+        run()
     times = []
     for _ in range(repeats):
+        synchronize()
         start = time.perf_counter()
         run()
+        synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _per_token_seconds(decode: Callable[[int], object], tokens: int, repeats: int, device: torch.device) -> float:
+    """Decoding cost per token: (time for ``tokens`` tokens - time for 1) / (tokens - 1), so the prefill cancels."""
+    long = _median_seconds(lambda: decode(tokens), repeats, device)
+    short = _median_seconds(lambda: decode(1), repeats, device)
+    return (long - short) / (tokens - 1)
 
 
 @torch.inference_mode()
@@ -57,6 +75,7 @@ def bench_model(config_name: str, size: int, tokens: int, repeats: int, device: 
     tokenizer = build_tokenizer(config)
     image = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
     visual = model.visual
+    where = torch.device(device)
 
     tiled = tile_image(image, config.tile_size, config.hd_num, config.max_tiles)
     pixels = torch.cat([torch.from_numpy(tiled.global_view[None]), torch.from_numpy(tiled.tiles)])
@@ -70,31 +89,28 @@ def bench_model(config_name: str, size: int, tokens: int, repeats: int, device: 
     index = torch.zeros(1, dtype=torch.long, device=device)
 
     def decode(use_cache: bool) -> float:
-        """Per-token cost: (time for ``tokens`` tokens - time for 1 token) / (tokens - 1), so prefill cancels."""
-
-        def run(count: int) -> float:
-            return _median_seconds(
-                lambda: generate(
-                    model, tokenizer, embeds, max_new_tokens=count, use_cache=use_cache, logits_processor=no_eos
-                ),
-                repeats,
+        def run(count: int) -> object:
+            return generate(
+                model, tokenizer, embeds, max_new_tokens=count, use_cache=use_cache, logits_processor=no_eos
             )
 
-        return (run(tokens) - run(1)) / (tokens - 1)
+        return _per_token_seconds(run, tokens, repeats, where)
 
     def masks() -> np.ndarray:
         prediction = model.seg_masks([features], state, index)
         return (prediction.logits_at(0, (size, size)) > 0).cpu().numpy()
 
-    tiling = _median_seconds(lambda: tile_image(image, config.tile_size, config.hd_num, config.max_tiles), repeats)
-    vision = _median_seconds(lambda: visual.encode_tiles(pixels), repeats)
-    projector = _median_seconds(
-        lambda: visual.layout(visual.projector(patches), tiled.grid.rows, tiled.grid.cols), repeats
+    tiling = _median_seconds(
+        lambda: tile_image(image, config.tile_size, config.hd_num, config.max_tiles), repeats, where
     )
-    grounding = _median_seconds(lambda: model.grounding(model.grounding.preprocess(image)), repeats)
-    prefill = _median_seconds(lambda: model.decoder(inputs_embeds=embeds, use_cache=True), repeats)
+    vision = _median_seconds(lambda: visual.encode_tiles(pixels), repeats, where)
+    projector = _median_seconds(
+        lambda: visual.layout(visual.projector(patches), tiled.grid.rows, tiled.grid.cols), repeats, where
+    )
+    grounding = _median_seconds(lambda: model.grounding(model.grounding.preprocess(image)), repeats, where)
+    prefill = _median_seconds(lambda: model.decoder(inputs_embeds=embeds, use_cache=True), repeats, where)
     cached, uncached = decode(True), decode(False)
-    mask_time = _median_seconds(masks, repeats)
+    mask_time = _median_seconds(masks, repeats, where)
     image_len, prompt_len = image_tokens.shape[0], embeds.shape[1] - image_tokens.shape[0]
     ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
     return [
@@ -130,30 +146,11 @@ class ScriptedAnswer(LogitsProcessor):
         return forced
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _timed(run: Callable[[], object], device: torch.device, repeats: int, warm_up: bool = True) -> float:
-    """Median wall time of ``run`` (the device synchronised before and after each run)."""
-    if warm_up:
-        run()
-    times = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        run()
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def copy_bandwidth(device: torch.device, gib: float = 2.0) -> float:
     """Bytes per second of a large device-to-device copy, counting bytes read plus bytes written."""
     source = torch.randn(int(gib * 2**30) // 2, dtype=torch.bfloat16, device=device)
     target = torch.empty_like(source)
-    seconds = _timed(lambda: target.copy_(source), device, repeats=10)
+    seconds = _median_seconds(lambda: target.copy_(source), 10, device)
     return 2 * source.numel() * source.element_size() / seconds
 
 
@@ -249,9 +246,7 @@ def bench_answer(
     prompt_len = embeds.shape[1]
 
     def per_token(count: int, **options) -> float:
-        long = _timed(lambda: decode(fixed, embeds, count, **options), where, repeats)
-        short = _timed(lambda: decode(fixed, embeds, 1, **options), where, repeats)
-        return (long - short) / (count - 1)
+        return _per_token_seconds(lambda n: decode(fixed, embeds, n, **options), count, repeats, where)
 
     bandwidth = copy_bandwidth(where) if where.type == "cuda" else float("nan")
     results = {} if results is None else results
@@ -266,8 +261,8 @@ def bench_answer(
         "answer_tokens": tokens,
         "masks": masks,
     }
-    results["image_encoding_s"] = _timed(lambda: model.encode_image(image), where, repeats)
-    results["time_to_first_token_s"] = _timed(first_token, where, repeats)
+    results["image_encoding_s"] = _median_seconds(lambda: model.encode_image(image), repeats, where)
+    results["time_to_first_token_s"] = _median_seconds(first_token, repeats, where)
     results["decode_s_per_token"] = per_token(tokens)
     results["decode_dynamic_cache_s_per_token"] = per_token(tokens, static_cache=False)
     results["decode_no_cache_s_per_token"] = per_token(no_cache_tokens, use_cache=False)
@@ -280,13 +275,13 @@ def bench_answer(
     results["bytes_per_token"] = decode_bytes_per_token(model, context)
     results["copy_bandwidth_bytes_per_s"] = bandwidth
     results["bandwidth_floor_s_per_token"] = results["bytes_per_token"] / bandwidth
-    results["answer_s"] = _timed(answer, where, repeats)
+    results["answer_s"] = _median_seconds(answer, repeats, where)
     results["answer_masks"] = answer()
     if reference_answer:
         previous = set_attention("eager")
         try:
-            results["answer_reference_decoding_s"] = _timed(
-                lambda: answer(use_cache=False), where, repeats=1, warm_up=False
+            results["answer_reference_decoding_s"] = _median_seconds(
+                lambda: answer(use_cache=False), 1, where, warm_up=False
             )
         finally:
             set_attention(previous)

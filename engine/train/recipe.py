@@ -109,21 +109,18 @@ class Trainer:
     # --- one optimizer step ---------------------------------------------------------------------------------
     def _micro_batch(self, micro: int) -> dict:
         recipe, ctx = self.recipe, self.context
-        size = recipe.optim.batch_size
-        start = self.progress.data_position + (micro * ctx.world_size + ctx.rank) * size
+        size, accum = recipe.optim.batch_size, recipe.optim.grad_accum
+
+        def start_of(later: int) -> int:  # this rank's first sample ``later`` micro-batches after this one
+            step, index = divmod(micro + later, accum)
+            return self.progress.data_position + (step * accum + index) * ctx.world_size * size + ctx.rank * size
+
         stream = self._stage_stream()
         if self.prefetcher is None:
-            samples = stream.take(start, size)
+            samples = stream.take(start_of(0), size)
         else:  # this rank's next micro-batches in the stage, drawn ahead
-            accum = recipe.optim.grad_accum
             stage = recipe.stages[min(self.progress.stage, len(recipe.stages) - 1)]
             left = max((stage.steps - self.progress.stage_step) * accum - micro, 1)
-            per_step = size * accum * ctx.world_size
-
-            def start_of(later: int) -> int:  # the micro-batch ``later`` micro-batches after this one
-                step, index = divmod(micro + later, accum)
-                return self.progress.data_position + step * per_step + (index * ctx.world_size + ctx.rank) * size
-
             starts = [start_of(later) for later in range(min(left, self.prefetcher.ahead + 1))]
             samples = self.prefetcher.take(stream.config, starts, size)
         return collate(samples, self.tokenizer, self.class_names)
