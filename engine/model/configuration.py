@@ -44,6 +44,9 @@ class GeoGroundConfig(PretrainedConfig):
     before the mask decoder, as the published code does even in float32; ``chat_template`` names the template
     (``"geoground"`` or ``"internlm2"``).
 
+    ``mask_refiner``: ``MaskRefiner`` kwargs (``channels``, ``dilations``) to refine masks at the grounding input
+    resolution instead of a quarter of it; None (the published models) keeps the decoder's masks.
+
     ``min_region_score``: at inference, each connected region of a mask whose mean pixel probability is below this
     is dropped (0 keeps every region); a model's value is chosen on validation data.
     """
@@ -76,6 +79,7 @@ class GeoGroundConfig(PretrainedConfig):
         bf16_grounding_embedding: bool = False,
         chat_template: str = "geoground",
         min_region_score: float = 0.0,
+        mask_refiner: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         self.vision = dict(vision or {})
@@ -89,6 +93,7 @@ class GeoGroundConfig(PretrainedConfig):
             raise ValueError(f"min_region_score must be within [0, 1), got {min_region_score}")
         self.min_region_score = float(min_region_score)
         self.use_class_memory = use_class_memory
+        self.mask_refiner = dict(mask_refiner) if mask_refiner else None
         self.hd_num = hd_num
         self.max_tiles = max_tiles
         self.merge_size = merge_size

@@ -35,11 +35,15 @@ class GroundingEncoder(nn.Module):
         resized = np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(size, Image.Resampling.BILINEAR))
         return torch.from_numpy(resized.transpose(2, 0, 1).copy())[None]
 
-    def forward(self, pixels: torch.Tensor) -> list[torch.Tensor]:
+    def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
+        """``uint8 (B, 3, S, S)`` -> SAM2's normalised float input, in the encoder's dtype and device."""
         weight = self.no_memory_embedding
         mean = torch.tensor(SAM_MEAN, device=weight.device).view(1, 3, 1, 1)
         std = torch.tensor(SAM_STD, device=weight.device).view(1, 3, 1, 1)
-        x = (pixels.to(weight.device, torch.float32) / 255.0 - mean) / std
-        maps = list(self.encoder(pixel_values=x.to(weight.dtype)).fpn_hidden_states)
+        return ((pixels.to(weight.device, torch.float32) / 255.0 - mean) / std).to(weight.dtype)
+
+    def forward(self, pixels: torch.Tensor) -> list[torch.Tensor]:
+        weight = self.no_memory_embedding
+        maps = list(self.encoder(pixel_values=self.normalise(pixels)).fpn_hidden_states)
         maps[-1] = maps[-1] + weight.view(1, -1, 1, 1)
         return maps

@@ -20,7 +20,8 @@ from .memory import ClassMemory
 
 @dataclass
 class MaskPrediction:
-    """Per instance: low-resolution mask logits ``(N, 4h, 4w)``, predicted IoU ``(N,)``, class logits ``(N, C)``."""
+    """Per instance: mask logits ``(N, 4h, 4w)`` (``(N, S, S)``, the grounding input size, after a mask refiner),
+    predicted IoU ``(N,)``, class logits ``(N, C)``."""
 
     low_res_logits: torch.Tensor
     iou: torch.Tensor

@@ -22,6 +22,7 @@ from .chat import IGNORE_INDEX
 from .configuration import GeoGroundConfig
 from .grounding import GroundingEncoder
 from .mask_predictor import MaskPrediction, MaskPredictor
+from .mask_refiner import MaskRefiner
 from .memory import ClassMemory
 from .plora import apply_partial_lora
 from .tiling import tile_image
@@ -36,6 +37,7 @@ class ImageFeatures:
     grounding: list[torch.Tensor]  # SAM2 maps (1, D, h, w), high to low resolution
     size: tuple[int, int]  # (H, W) of the original image
     lora_mask: torch.Tensor | None = None  # bool (L,): rows of ``tokens`` that are image tokens (Partial LoRA)
+    pixels: torch.Tensor | None = None  # (1, 3, S, S) normalised grounding input, kept when a mask refiner uses it
 
 
 @dataclass
@@ -73,6 +75,8 @@ class GeoGroundModel(PreTrainedModel):
         self.mask_predictor = MaskPredictor(config)
         lora = config.partial_lora
         self.image_token_mask = apply_partial_lora(self.llm, lora["rank"], lora["alpha"]) if lora else None
+        # Last, and from its own generator: the other parts initialise as they would without it.
+        self.mask_refiner = MaskRefiner(**config.mask_refiner) if config.mask_refiner else None
         self._prefix_mask: torch.Tensor | None = None
         self.post_init()
 
@@ -95,6 +99,8 @@ class GeoGroundModel(PreTrainedModel):
             "grounding_encoder": self.grounding,
             "mask_predictor": self.mask_predictor,
         }
+        if self.mask_refiner is not None:
+            parts["mask_refiner"] = self.mask_refiner
         counts = {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
         counts["separators"] = self.visual.global_separator.numel() + self.visual.row_separator.numel()
         counts["total"] = sum(p.numel() for p in self.parameters())
@@ -151,8 +157,10 @@ class GeoGroundModel(PreTrainedModel):
             bos = self.embed_tokens(torch.tensor([config.bos_token_id], device=tokens.device)).to(tokens.dtype)
             tokens = torch.cat([bos, tokens])
             lora_mask = torch.cat([lora_mask.new_zeros(1), lora_mask])
-        grounding = self.grounding(self.grounding.preprocess(image))
-        return ImageFeatures(tokens, grounding, (int(image.shape[0]), int(image.shape[1])), lora_mask)
+        square = self.grounding.preprocess(image)
+        grounding = self.grounding(square)
+        pixels = self.grounding.normalise(square) if self.mask_refiner is not None else None
+        return ImageFeatures(tokens, grounding, (int(image.shape[0]), int(image.shape[1])), lora_mask, pixels)
 
     def seg_masks(
         self, features: list[ImageFeatures], seg_states: torch.Tensor, image_index: torch.Tensor, class_ids=None
@@ -160,7 +168,11 @@ class GeoGroundModel(PreTrainedModel):
         levels = [torch.cat([f.grounding[i] for f in features]) for i in range(len(features[0].grounding))]
         if self.config.bf16_grounding_embedding:
             levels[-1] = levels[-1].to(torch.bfloat16).to(levels[-1].dtype)
-        return self.mask_predictor(levels, seg_states, image_index, class_ids)
+        prediction = self.mask_predictor(levels, seg_states, image_index, class_ids)
+        if self.mask_refiner is not None:
+            pixels = torch.cat([f.pixels for f in features])[image_index]
+            prediction.low_res_logits = self.mask_refiner(prediction.low_res_logits, pixels)
+        return prediction
 
     # --- training forward --------------------------------------------------------------------------------------
     def build_inputs(

@@ -126,7 +126,9 @@ def demo() -> dict[str, Any]:
         "max_tiles": 4,
         # Chosen on validation scenes by `python -m engine.train.evaluate_demo --tune-region-score 20`
         # (docs/MODEL_CARD_demo.md): drops faint specks, keeps objects.
-        "min_region_score": 0.6,
+        "min_region_score": 0.75,
+        # Masks at the full 256 px instead of 64 px (thin wings, small objects); trained in the recipe's last stage.
+        "mask_refiner": {"channels": 16, "dilations": [1, 2, 4, 1]},
     }
 
 

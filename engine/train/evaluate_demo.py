@@ -276,7 +276,8 @@ def plot_curves(log_path: str | Path, png: str | Path, window: int = 20) -> str:
     for key, label in (("bce_loss", "mask BCE"), ("dice_loss", "mask Dice"), ("class_loss", "class CE")):
         mask_ax.plot(steps[joint], smooth(key, joint), label=label)
     stages = " | ".join(dict.fromkeys(r["stage"] for r in rows))
-    for axis, title in ((text_ax, f"text loss ({stages})"), (mask_ax, "mask losses (stages with masks)")):
+    figure.suptitle(f"stages: {stages}")
+    for axis, title in ((text_ax, "text loss"), (mask_ax, "mask losses (stages with masks)")):
         for boundary in boundaries:
             axis.axvline(boundary, color="grey", linestyle=":", linewidth=1)
         axis.set_xlabel("optimizer step")
