@@ -42,8 +42,11 @@ def test_shipped_recipes_parse_into_two_stages():
     assert stage_data(load_recipe("demo"), masks).task == "segment_all"
     demo_recipe = load_recipe("demo")
     for focus in demo_recipe.stages[3:]:  # the last mask stages ask about the measured classes only
-        assert focus.trainable == ["grounding", "mask_predictor"]
         assert "airplane" in stage_data(demo_recipe, focus).segment_all_classes
+    # The mask refiner is frozen (and so changes nothing) until the stages that train it with the mask side.
+    assert [s.trainable for s in demo_recipe.stages[3:5]] == [["grounding", "mask_predictor"]] * 2
+    assert all("mask_refiner" not in s.trainable for s in demo_recipe.stages[:5])
+    assert all(s.trainable == ["grounding", "mask_predictor", "mask_refiner"] for s in demo_recipe.stages[5:])
     assert load_recipe("demo").export_dir == "engine/pretrained/demo"
     # The earlier candidate run must not overwrite the shipped weights; it differs from the demo run by the
     # segment-all answer style only (and the schedule).
