@@ -111,6 +111,11 @@ def bench_model(config_name: str, size: int, tokens: int, repeats: int, device: 
     prefill = _median_seconds(lambda: model.decoder(inputs_embeds=embeds, use_cache=True), repeats, where)
     cached, uncached = decode(True), decode(False)
     mask_time = _median_seconds(masks, repeats, where)
+    refiner_rows = []
+    if model.mask_refiner is not None:  # timed alone too: it runs at the full grounding input size
+        coarse = model.mask_predictor(features.grounding, state, index).low_res_logits
+        refine = _median_seconds(lambda: model.mask_refiner(coarse, features.pixels), repeats, where)
+        refiner_rows.append(("of which the mask refiner", f"{refine * 1000:.1f} ms"))
     image_len, prompt_len = image_tokens.shape[0], embeds.shape[1] - image_tokens.shape[0]
     ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
     return [
@@ -127,6 +132,7 @@ def bench_model(config_name: str, size: int, tokens: int, repeats: int, device: 
         ("decode per token, KV cache", f"{ms(cached)} ({1 / cached:.0f} tok/s)"),
         ("decode per token, no cache", f"{ms(uncached)} ({1 / uncached:.0f} tok/s)"),
         ("mask decoding (1 mask, to full size)", ms(mask_time)),
+        *refiner_rows,
     ]
 
 

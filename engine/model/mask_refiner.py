@@ -5,9 +5,9 @@ pixels: thin parts (a plane's wings) and objects a few pixels wide at coarse gro
 cells. The refiner upsamples the logits to the grounding input size and adds a correction computed by a few dilated
 convolutions over the upsampled logits, their probabilities and the normalised pixels.
 
-Its last convolution starts at zero, so a refiner that has not trained changes no mask; and it is built with its own
-random generator, so adding it to a config leaves the initial weights of every other part (and a training run that
-keeps it frozen) exactly as they were without it.
+Its last convolution starts at zero, so a refiner that has not trained changes no mask of an image at the grounding
+input size (other sizes get one more bilinear resampling on the way back); and it is built with its own random
+generator, so adding it to a config leaves the initial weights of every other part exactly as they were without it.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ def demo() -> dict[str, Any]:
         # Chosen on validation scenes by `python -m engine.train.evaluate_demo --tune-region-score 20`
         # (docs/MODEL_CARD_demo.md): drops faint specks, keeps objects.
         "min_region_score": 0.75,
-        # Masks at the full 256 px instead of 64 px (thin wings, small objects); trained in the recipe's last stage.
+        # Masks at the full 256 px instead of 64 px (thin wings, small objects); trained in the recipe's stages 6-7.
         "mask_refiner": {"channels": 16, "dilations": [1, 2, 4, 1]},
     }
 

@@ -41,6 +41,11 @@ from ..geo.vectorize import region_labels
 from .data import collate, load_real_scene, split_columns
 
 TARGET_CLASSES = ("storage tank", "building", "ship", "airplane")
+# ``--classes all`` also asks about the other scene classes; each class keeps its own block of held-out seeds.
+ALL_CLASSES = TARGET_CLASSES + tuple(name for name in CLASS_BY_NAME if name not in TARGET_CLASSES)
+# Scenes are also summarised on either side of this ground sample distance (metres per pixel): below it objects
+# span many mask cells, above it small ones span only a few.
+GSD_SPLIT = 2.0
 # Held-out synthetic scenes use seeds from here up; training draws scene seeds below 2**31 from a seeded generator,
 # so a clash is possible in principle but vanishingly rare (and it would only repeat one scene).
 HELD_OUT_SEED = 3_000_000_000
@@ -88,7 +93,7 @@ def score_answer(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray], shape:
     }
 
 
-def _summarise(rows: list[dict[str, float]]) -> dict[str, float]:
+def _summarise(rows: list[dict[str, float]]) -> dict[str, Any]:
     if not rows:
         return {"scenes": 0}
     instances = sum(r["instances"] for r in rows)
@@ -108,21 +113,35 @@ def _summarise(rows: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def _by_gsd(rows: list[dict[str, float]], gsds: list[float]) -> dict[str, dict[str, float]]:
+    """Scene count and mIoU of the scenes finer and coarser than :data:`GSD_SPLIT`."""
+    sides = {f"gsd < {GSD_SPLIT:g} m": [r for r, g in zip(rows, gsds) if g < GSD_SPLIT]}
+    sides[f"gsd >= {GSD_SPLIT:g} m"] = [r for r, g in zip(rows, gsds) if g >= GSD_SPLIT]
+    return {
+        side: {"scenes": len(part), "miou": float(np.mean([r["iou"] for r in part])) if part else float("nan")}
+        for side, part in sides.items()
+    }
+
+
 def _answer(engine, image: np.ndarray, instruction: str) -> list[np.ndarray]:
     reply = engine.chat(image, instruction, max_new_tokens=400)
     return [segment.mask for segment in reply.segments]
 
 
-def evaluate_synthetic(engine, scenes: int = 30, size: int = 256) -> dict[str, Any]:
-    """Per target class, ``scenes`` held-out scenes that contain it, each asked "Segment all <plural>."."""
+def evaluate_synthetic(
+    engine, scenes: int = 30, size: int = 256, classes: Sequence[str] = TARGET_CLASSES
+) -> dict[str, Any]:
+    """Per class, ``scenes`` held-out scenes that contain it, each asked "Segment all <plural>."."""
     results = {}
-    for k, class_name in enumerate(TARGET_CLASSES):
-        rows = []
+    for class_name in classes:
+        rows, gsds = [], []
         instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
-        for scene in _class_scenes(class_name, HELD_OUT_SEED + 100_000 * k, scenes, size):
+        first_seed = HELD_OUT_SEED + 100_000 * ALL_CLASSES.index(class_name)
+        for scene in _class_scenes(class_name, first_seed, scenes, size):
             truth = [inst.mask for inst in scene.of_class(class_name)]
             rows.append(score_answer(_answer(engine, scene.image, instruction), truth, scene.image.shape[:2]))
-        results[class_name] = _summarise(rows)
+            gsds.append(scene.gsd)
+        results[class_name] = {**_summarise(rows), "by_gsd": _by_gsd(rows, gsds)}
     return results
 
 
@@ -305,6 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, help="training log.jsonl for the curves")
     parser.add_argument("--data-root", default="../shared/data", help="shared data folder")
     parser.add_argument("--scenes", type=int, default=30, help="held-out synthetic scenes per class")
+    parser.add_argument(
+        "--classes", choices=("target", "all"), default="target", help="synthetic classes: the four targets or all"
+    )
     parser.add_argument("--ablation", nargs=2, metavar=("MEMORY_ON", "MEMORY_OFF"), help="two model folders")
     parser.add_argument("--skip", nargs="*", default=[], choices=("synthetic", "real", "tank_farm"))
     parser.add_argument(
@@ -335,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.model.config.min_region_score = args.min_region_score
     report["min_region_score"] = engine.model.config.min_region_score
     if "synthetic" not in args.skip:
-        _timed("synthetic", lambda: evaluate_synthetic(engine, args.scenes), report)
+        classes = TARGET_CLASSES if args.classes == "target" else ALL_CLASSES
+        _timed("synthetic", lambda: evaluate_synthetic(engine, args.scenes, classes=classes), report)
     if "real" not in args.skip:
         _timed("real", lambda: evaluate_real(engine, args.data_root), report)
     tank_farm = Path(args.data_root) / "demo" / "tank_farm_2m_3857.tif"

@@ -75,7 +75,7 @@ def test_the_refiner_learns_lines_thinner_than_a_mask_cell():
     size = 32
     target = torch.zeros(1, size, size)
     target[:, 5, :] = target[:, 18, :] = target[:, :, 9] = target[:, :, 26] = 1
-    pixels = (torch.randn(1, 3, size, size) * 0.2 + 2.0 * target[:, None]).repeat(1, 1, 1, 1)
+    pixels = torch.randn(1, 3, size, size) * 0.2 + 2.0 * target[:, None]
     coarse = torch.logit(F.avg_pool2d(target[:, None], 4)[:, 0].clamp(0.02, 0.98))
     refiner = MaskRefiner(**REFINER)
 

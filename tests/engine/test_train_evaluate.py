@@ -98,3 +98,34 @@ def test_region_score_is_chosen_on_validation_scenes_where_it_helps(monkeypatch)
     for row in result["miou"].values():
         assert row[1] == row[2] == 1.0 and 0.0 < row[0] < 1.0 and row[3] == 0.0
     assert engine.thresholds_seen == {0.0} and engine.model.config.min_region_score == 0.3  # raw masks, then restored
+
+
+def test_synthetic_evaluation_splits_scenes_by_gsd_and_keeps_each_class_its_seed_block(monkeypatch):
+    from engine.data.sample import Instance, Scene
+    from engine.train import evaluate_demo
+    from engine.types import Reply, Segment
+
+    drawn, first_seeds = [], []
+
+    def scenes(class_name, first_seed, count, size=256):
+        first_seeds.append(first_seed)
+        for gsd in (0.5, 1.0, 3.0)[:count]:  # two fine scenes answered exactly, one coarse answered half
+            drawn.append(
+                Scene(np.full((32, 32, 3), len(drawn), np.uint8), [Instance(class_name, _box(4, 12, 4, 12), 1)], gsd)
+            )
+            yield drawn[-1]
+
+    class Answers:
+        def chat(self, image, instruction, max_new_tokens=256):
+            scene = drawn[int(image[0, 0, 0])]
+            mask = _box(4, 12, 4, 12) if scene.gsd < 2 else _box(4, 8, 4, 12)
+            return Reply("", [Segment("x", mask, 0.5, None, None)])
+
+    monkeypatch.setattr(evaluate_demo, "_class_scenes", scenes)
+    result = evaluate_demo.evaluate_synthetic(Answers(), scenes=3, classes=("airplane", "vehicle"))
+    plane = result["airplane"]
+    assert plane["miou"] == (1.0 + 1.0 + 0.5) / 3
+    assert plane["by_gsd"] == {"gsd < 2 m": {"scenes": 2, "miou": 1.0}, "gsd >= 2 m": {"scenes": 1, "miou": 0.5}}
+    seeds = {name: evaluate_demo.HELD_OUT_SEED + 100_000 * k for k, name in enumerate(evaluate_demo.ALL_CLASSES)}
+    assert first_seeds == [seeds["airplane"], seeds["vehicle"]]
+    assert seeds["airplane"] == evaluate_demo.HELD_OUT_SEED + 300_000  # the target classes keep their scenes
