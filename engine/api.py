@@ -104,6 +104,11 @@ class Engine:
         """The image side the model sees at full detail (its grounding input): larger views are better tiled."""
         return int(self.model.config.grounding_image_size)
 
+    @property
+    def max_gsd(self) -> float | None:
+        """Metres per pixel above which georeferenced imagery is upsampled for this model (None: never)."""
+        return getattr(self.model.config, "max_gsd", None)
+
     @classmethod
     def load(
         cls,

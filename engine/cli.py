@@ -148,7 +148,11 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M2",
         help="drop objects smaller than this on the ground, in m2 (e.g. specks far smaller than what you look for)",
     )
-    parser.add_argument("--gsd", type=float, help="resample to this ground pixel size (raster CRS units)")
+    parser.add_argument(
+        "--gsd",
+        type=float,
+        help="resample to this ground pixel size (raster CRS units), instead of the model's own max_gsd",
+    )
     parser.add_argument("--bands", nargs="+", type=int, help="1 (grey) or 3 (R G B) band numbers, 1-based")
 
 

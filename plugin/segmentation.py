@@ -14,6 +14,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsDistanceArea,
     QgsGeometry,
+    QgsPointXY,
     QgsProject,
     QgsRectangle,
     QgsUnitTypes,
@@ -83,6 +84,7 @@ def segment_source(
         nodata=next((v for v in view.nodata if v is not None), None),
         max_new_tokens=settings.max_new_tokens,
         measure=False,  # measured with QGIS's geodesy in result_rows
+        ground_gsd=ground_pixel_size(view),  # coarser than the model's max_gsd: upsampled first
         tile_size=settings.tile_size or None,  # None: the model's input size
         overlap=settings.tile_overlap if settings.tile_size else None,
         on_progress=lambda done, total: report(30 + 65 * done / total),
@@ -113,6 +115,17 @@ def area_perimeter_measurer(crs_wkt: str) -> Callable[[bytes], tuple[float, floa
         return area, perimeter
 
     return measure
+
+
+def ground_pixel_size(view: RasterView) -> float | None:
+    """Metres per pixel on the ground at the view's centre, by QGIS's geodesy (None without a CRS)."""
+    a, b, c, d, e, f = view.transform
+    rows, cols = view.data.shape[-2:]
+    row, col = rows / 2, cols / 2
+    corners = [(col, row), (col + 1, row), (col + 1, row + 1), (col, row + 1)]
+    pixel = QgsGeometry.fromPolygonXY([[QgsPointXY(a * x + b * y + c, d * x + e * y + f) for x, y in corners]])
+    area, _ = area_perimeter_measurer(view.crs_wkt)(bytes(pixel.asWkb()))
+    return math.sqrt(area) if math.isfinite(area) and area > 0 else None
 
 
 def result_rows(result, crs_wkt: str, clip: bytes | None = None) -> list[tuple[bytes, dict]]:

@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 if TYPE_CHECKING:
+    from affine import Affine
     from pyproj import CRS, Geod, Transformer
 
 # pyproj is imported only when a CRS is actually measured: a Measurer without CRS (the QGIS plugin's case, which
@@ -74,6 +75,14 @@ class Measurer:
             area, perimeter = self._geod.geometry_area_perimeter(geometry)
             return abs(area), perimeter
         return math.nan, math.nan
+
+    def ground_pixel_size(self, transform: Affine, row: float, col: float) -> float:
+        """Metres on the ground per pixel at pixel (``row``, ``col``) of a grid with this ``transform``: the side of
+        a square of that pixel's measured area, so Web Mercator's nominal metres are corrected as areas are. NaN
+        without a CRS."""
+        corners = [transform * xy for xy in ((col, row), (col + 1, row), (col + 1, row + 1), (col, row + 1))]
+        area, _ = self.area_perimeter(shapely.Polygon(corners))
+        return math.sqrt(area)
 
     def _project_to_geographic(self, coords: np.ndarray) -> np.ndarray:
         lon, lat = self._to_geographic.transform(coords[:, 0], coords[:, 1])

@@ -15,6 +15,7 @@ Three ways to look at a raster:
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -50,6 +51,8 @@ DEFAULT_TILE_SIZE = 1024
 # segment_view tiles a view whose longer side exceeds this many model input sizes (one image below it: a model
 # resizes its input anyway, and a little downsampling costs less than tile seams and extra answers).
 TILE_ABOVE = 1.5
+# Largest in-memory view (pixels) that segment_view's upsampling to a model's max_gsd may make (see _zoom).
+MAX_ZOOMED_PIXELS = 8192 * 8192
 
 
 @runtime_checkable
@@ -131,7 +134,9 @@ def segment_raster(
     drops objects smaller than that on the ground (kept when the area is unknown: no CRS). ``on_progress(done,
     total)`` is called after each tile; ``should_stop()`` is checked before each tile and stops with
     :class:`SegmentationCancelled`. ``batch_size`` tiles are read and answered together (see :func:`_ask_many`).
-    ``chat_options`` (``max_new_tokens``...) go to the model with every tile.
+    ``chat_options`` (``max_new_tokens``...) go to the model with every tile. With ``whole=True`` and no
+    ``target_gsd``, a raster coarser on the ground than the model's ``max_gsd`` is read upsampled to it (see
+    :func:`_zoom`).
     """
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
@@ -143,6 +148,14 @@ def segment_raster(
         region = resolve_region(dataset, window=window, bbox=bbox)
         plan = plan_bands(dataset, bands)
         native = pixel_size(dataset)
+        crs_wkt = dataset.crs.to_wkt() if dataset.crs is not None else None
+        from .measure import Measurer
+
+        measurer = Measurer(crs_wkt)
+        if whole and target_gsd is None:
+            centre = (region.row_off + region.height / 2, region.col_off + region.width / 2)
+            zoom = _zoom(engine, measurer.ground_pixel_size(dataset.transform, *centre))
+            target_gsd = native / zoom if zoom > 1 else None
         scale = read_scale(region, native, target_gsd=target_gsd, max_size=None if whole else max_size)
         if whole:
             size = tile_size or _view_size(engine) or DEFAULT_TILE_SIZE
@@ -151,12 +164,8 @@ def segment_raster(
         else:
             tiles = [single_tile(region, scale)]
             limits = None
-        crs_wkt = dataset.crs.to_wkt() if dataset.crs is not None else None
         transform = dataset.transform
         merger = TileMerger(tiles, min_iou=merge_iou)
-        from .measure import Measurer
-
-        measurer = Measurer(crs_wkt)
         finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2, min_area_m2)
         texts = _run_tiles(
             tiles,
@@ -204,6 +213,7 @@ def segment_view(
     model_name: str | None = None,
     source: str = "",
     measure: bool = True,
+    ground_gsd: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     **chat_options,
 ) -> SegmentationResult:
@@ -216,7 +226,9 @@ def segment_view(
     image. ``chat_options`` (``max_new_tokens``, ``on_text``, ``should_stop``...) are passed to the model
     (``on_text`` streams single-image answers only). ``measure=False`` leaves areas and perimeters NaN for callers
     that measure with their own geodesy library (QGIS measures with its own PROJ; loading pyproj's PROJ in a QGIS
-    worker thread is not safe everywhere).
+    worker thread is not safe everywhere). ``ground_gsd`` is the view's metres per pixel on the ground (measured
+    here from the CRS when None and ``measure``): a view coarser than the model's ``max_gsd`` is upsampled to it
+    first (see :func:`_zoom`).
     """
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
@@ -233,7 +245,17 @@ def segment_view(
     if not valid.any():
         raise RasterError("the view holds no valid pixels")
     transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
+    from .measure import Measurer
+
+    measurer = Measurer(crs_wkt if measure else None)
     height, width = rgb.shape[:2]
+    if ground_gsd is None and measure:
+        ground_gsd = measurer.ground_pixel_size(transform, height / 2, width / 2)
+    # In memory, so at most MAX_ZOOMED_PIXELS (segment_raster reads tile by tile and needs no cap).
+    zoom = min(_zoom(engine, ground_gsd), math.sqrt(MAX_ZOOMED_PIXELS / (height * width)))
+    if zoom > 1:
+        rgb, valid, transform = _upsample(rgb, valid, transform, zoom)
+        height, width = rgb.shape[:2]
     size = tile_size or _view_size(engine)
     whole = Window(0, 0, width, height)
     if size and max(height, width) > TILE_ABOVE * size:
@@ -246,10 +268,8 @@ def segment_view(
         part = valid[rows, cols]
         return (rgb[rows, cols], part) if part.any() else None
 
-    from .measure import Measurer
-
     merger = TileMerger(tiles)
-    finish = _Finisher(transform, Measurer(crs_wkt if measure else None), simplify_px, min_area_px)
+    finish = _Finisher(transform, measurer, simplify_px, min_area_px)
     texts = _run_tiles(
         tiles,
         crop,
@@ -315,6 +335,32 @@ def _run_tiles(
                 on_progress(done, len(tiles))
     finish.extend(merger.flush())
     return texts if any_valid else None
+
+
+def _zoom(engine: ChatModel, ground_gsd: float | None) -> float:
+    """How much to upsample imagery of ``ground_gsd`` metres per pixel for ``engine`` (1.0: not at all).
+
+    A model trained on a range of ground resolutions draws small objects poorly at its coarse end (a plane 10-20 px
+    across gets a mask a pixel or two off all round); upsampling to the model's ``max_gsd`` shows it the objects at a
+    size it outlines well, at the cost of more tiles.
+    """
+    limit = getattr(engine, "max_gsd", None)
+    if not limit or ground_gsd is None or not math.isfinite(ground_gsd) or ground_gsd <= limit * 1.01:
+        return 1.0  # within 1 % (a CRS's rounding, Mercator's scale across a view) is not worth resampling
+    return ground_gsd / limit
+
+
+def _upsample(
+    rgb: np.ndarray, valid: np.ndarray, transform: Affine, zoom: float
+) -> tuple[np.ndarray, np.ndarray, Affine]:
+    """``rgb`` (bilinear) and ``valid`` (nearest) ``zoom`` times larger, and the transform of the finer grid."""
+    from PIL import Image
+
+    height, width = rgb.shape[:2]
+    size = (max(1, round(width * zoom)), max(1, round(height * zoom)))
+    rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize(size, Image.Resampling.BILINEAR))
+    valid = np.asarray(Image.fromarray(valid).resize(size, Image.Resampling.NEAREST))
+    return rgb, valid, transform * Affine.scale(width / size[0], height / size[1])
 
 
 def _view_size(engine: ChatModel) -> int | None:

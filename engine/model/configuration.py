@@ -49,6 +49,10 @@ class GeoGroundConfig(PretrainedConfig):
 
     ``min_region_score``: at inference, each connected region of a mask whose mean pixel probability is below this
     is dropped (0 keeps every region); a model's value is chosen on validation data.
+
+    ``max_gsd``: the coarsest ground sample distance, in metres per pixel, at which the model's masks hold up;
+    georeferenced imagery coarser than this is upsampled to it (and so tiled) before the model sees it (see
+    ``engine.geo.pipeline``). None: imagery is read at its own resolution. Chosen on validation data.
     """
 
     model_type = "geoground"
@@ -80,6 +84,7 @@ class GeoGroundConfig(PretrainedConfig):
         chat_template: str = "geoground",
         min_region_score: float = 0.0,
         mask_refiner: dict[str, Any] | None = None,
+        max_gsd: float | None = None,
         **kwargs: Any,
     ) -> None:
         self.vision = dict(vision or {})
@@ -92,6 +97,9 @@ class GeoGroundConfig(PretrainedConfig):
         if not 0.0 <= min_region_score < 1.0:
             raise ValueError(f"min_region_score must be within [0, 1), got {min_region_score}")
         self.min_region_score = float(min_region_score)
+        if max_gsd is not None and not max_gsd > 0:
+            raise ValueError(f"max_gsd must be positive metres per pixel or None, got {max_gsd}")
+        self.max_gsd = None if max_gsd is None else float(max_gsd)
         self.use_class_memory = use_class_memory
         self.mask_refiner = dict(mask_refiner) if mask_refiner else None
         self.hd_num = hd_num

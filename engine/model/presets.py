@@ -124,9 +124,11 @@ def demo() -> dict[str, Any]:
         "class_names": [c.name for c in CLASSES],
         "hd_num": 4,
         "max_tiles": 4,
-        # Chosen on validation scenes by `python -m engine.train.evaluate_demo --tune-region-score 20`
-        # (docs/MODEL_CARD_demo.md): drops faint specks, keeps objects.
-        "min_region_score": 0.75,
+        # Both chosen on validation scenes by `python -m engine.train.evaluate_demo --tune 20`
+        # (docs/MODEL_CARD_demo.md): drop faint specks, keep objects; show imagery coarser than 1 m per pixel
+        # upsampled to 1 m, where small objects such as planes are outlined far better.
+        "min_region_score": 0.8,
+        "max_gsd": 1.0,
         # Masks at the full 256 px instead of 64 px (thin wings, small objects); trained in the recipe's stages 6-7.
         "mask_refiner": {"channels": 16, "dilations": [1, 2, 4, 1]},
     }

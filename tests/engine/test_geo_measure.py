@@ -64,3 +64,16 @@ def test_accepts_rasterio_crs():
     from rasterio.crs import CRS
 
     assert Measurer(CRS.from_epsg(32616)).method == "planar"
+
+
+def test_ground_pixel_size_in_metres_whatever_the_crs():
+    from affine import Affine
+
+    assert Measurer("EPSG:32633").ground_pixel_size(Affine(0.5, 0, 500000, 0, -0.5, 4100000), 10, 10) == (
+        pytest.approx(0.5)
+    )
+    # 2 "Mercator metres" at 60 N are 1 m on the ground
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(10.0, 60.0)
+    mercator = Affine(2.0, 0, x, 0, -2.0, y)
+    assert Measurer("EPSG:3857").ground_pixel_size(mercator, 0, 0) == pytest.approx(1.0, rel=0.01)
+    assert math.isnan(Measurer(None).ground_pixel_size(mercator, 0, 0))

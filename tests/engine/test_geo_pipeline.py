@@ -524,3 +524,63 @@ def test_each_polygon_scores_the_mean_probability_of_its_pixels():
     assert scores == [0.6, round(250 / 255, 3)]  # not the mask's single score 0.42
     plain = segment_view(image, transform, "EPSG:32633", "segment all things", ThresholdDouble(threshold=128))
     assert sorted(f.score for f in plain.features) == [0.9, 0.9]  # without probabilities: the mask's score
+
+
+class FineDouble(ThresholdDouble):
+    """The threshold double of a model that outlines objects well only at 0.25 m per pixel or finer."""
+
+    max_gsd = 0.25
+
+
+def test_segment_view_upsamples_a_view_coarser_than_the_model_s_max_gsd(monkeypatch):
+    from affine import Affine
+
+    from engine.geo import pipeline
+    from engine.geo.pipeline import segment_view
+
+    image = np.zeros((120, 160, 3), dtype=np.uint8)
+    image[30:60, 40:90] = 255  # a 50 x 30 px rectangle of 25 x 15 m at 0.5 m per pixel
+    transform = utm_transform(0.5)
+    fine = FineDouble()
+    result = segment_view(image, transform, UTM, "bright", fine)  # ground size measured from the CRS
+    assert fine.shapes == [(240, 320, 3)]
+    [feature] = result.features
+    assert feature.area_m2 == pytest.approx(25 * 15, rel=0.02)
+    left, bottom = transform * (40, 60)
+    right, top = transform * (90, 30)
+    assert feature.geometry.bounds == pytest.approx((left, bottom, right, top), abs=0.3)
+    # no CRS: only a ground size given by the caller upsamples; a model without max_gsd never does
+    fine = FineDouble()
+    segment_view(image, Affine.identity(), None, "bright", fine, measure=False)
+    assert fine.shapes == [(120, 160, 3)]
+    segment_view(image, transform, None, "bright", fine, measure=False, ground_gsd=1.0)
+    assert fine.shapes[-1] == (480, 640, 3)
+    plain = ThresholdDouble()
+    segment_view(image, transform, UTM, "bright", plain)
+    assert plain.shapes == [(120, 160, 3)]
+    # an in-memory view is never upsampled beyond MAX_ZOOMED_PIXELS
+    monkeypatch.setattr(pipeline, "MAX_ZOOMED_PIXELS", 4 * 120 * 160 // 2)
+    capped = FineDouble()
+    segment_view(image, transform, UTM, "bright", capped)
+    assert capped.shapes[0][0] * capped.shapes[0][1] <= 4 * 120 * 160 // 2 + 400
+
+
+def test_whole_raster_coarser_than_the_model_s_max_gsd_is_read_finer(tmp_path):
+    discs = [(40, 40, 12), (120, 70, 20)]
+    path = write_raster(tmp_path / "coarse.tif", disc_image(100, 160, discs), transform=utm_transform(0.5))
+
+    class FineTiles(FineDouble):
+        view_size = 96
+
+    native, fine = ThresholdDouble(), FineTiles()
+    coarse = segment_raster(path, "discs", native, whole=True, tile_size=96, overlap=12)
+    zoomed = segment_raster(path, "discs", fine, whole=True)
+    assert coarse.tiles == 2 * 2 and zoomed.tiles > 3 * 3
+    assert zoomed.ground_pixel_size == pytest.approx(0.25) and {s[:2] for s in fine.shapes} == {(96, 96)}
+    assert len(zoomed.features) == len(discs)
+    assert min(_match([f.geometry for f in zoomed.features], utm_transform(0.5), discs)) > 0.95
+    # an explicit target_gsd wins, and a single view (not whole) is not upsampled
+    assert segment_raster(path, "discs", FineTiles(), whole=True, target_gsd=0.5).tiles == 2 * 2
+    single = FineTiles()
+    segment_raster(path, "discs", single)
+    assert single.shapes == [(100, 160, 3)]

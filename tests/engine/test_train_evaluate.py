@@ -62,9 +62,10 @@ def test_teacher_forced_ious_give_one_score_per_instance():
     assert all(0.0 <= iou <= 1.0 for _, iou in pairs)
 
 
-def test_region_score_is_chosen_on_validation_scenes_where_it_helps(monkeypatch):
-    """A fake engine answers with the true object (probability 0.9) plus a faint false patch (0.6): dropping regions
-    below 0.65 or 0.85 gives a perfect union, 0.95 drops the object too, so the best candidate is 0.65."""
+def test_inference_settings_are_chosen_on_validation_scenes_where_they_help(monkeypatch):
+    """A fake engine answers the true object (probability 0.9) plus a faint false patch (0.6), but draws the object
+    whole only when shown the scene upsampled at least twice (else its top half). Scenes are 1 m per pixel, so
+    max_gsd 0.5 and dropping regions below 0.65 or 0.85 give a perfect union; 0.95 drops the object too."""
     from types import SimpleNamespace
 
     from engine.data.sample import Instance, Scene
@@ -81,23 +82,39 @@ def test_region_score_is_chosen_on_validation_scenes_where_it_helps(monkeypatch)
             yield drawn[-1]
 
     class Answers:
-        model = SimpleNamespace(config=SimpleNamespace(min_region_score=0.3))
-        thresholds_seen: set[float] = set()
+        model = SimpleNamespace(config=SimpleNamespace(min_region_score=0.3, max_gsd=None))
+        seen: set[tuple] = set()
+
+        @property
+        def max_gsd(self):
+            return self.model.config.max_gsd
 
         def chat(self, image, instruction, max_new_tokens=256):
-            self.thresholds_seen.add(self.model.config.min_region_score)
+            zoom = image.shape[0] // 32
+            self.seen.add((self.model.config.min_region_score, zoom))
             truth = drawn[int(image[0, 0, 0])].instances[0].mask
-            false = _box(20, 24, 20, 24)
+            if zoom < 2:
+                truth = truth & (np.cumsum(truth, axis=0) <= truth.sum(axis=0) // 2)
+            truth, false = np.kron(truth, np.ones((zoom, zoom), bool)), _box(20, 24, 20, 24)
+            false = np.kron(false, np.ones((zoom, zoom), bool))
             probability = np.where(truth, 0.9, np.where(false, 0.6, 0.1)).astype(np.float32)
             return Reply("", [Segment("x", truth | false, 0.5, None, probability)])
 
     monkeypatch.setattr(evaluate_demo, "_class_scenes", scenes)
     engine = Answers()
-    result = evaluate_demo.tune_region_score(engine, scenes=2, candidates=(0.0, 0.65, 0.85, 0.95))
-    assert result["best"] == 0.65 and len(drawn) == 2 * len(evaluate_demo.TARGET_CLASSES)
-    for row in result["miou"].values():
+    result = evaluate_demo.tune_inference(engine, scenes=2, region_scores=(0.0, 0.65, 0.85, 0.95), max_gsds=(None, 0.5))
+    assert result["best"] == {"max_gsd": 0.5, "min_region_score": 0.65}
+    assert len(drawn) == 2 * 2 * len(evaluate_demo.TARGET_CLASSES)
+    for row in result["table"]["0.5"]["miou"].values():
         assert row[1] == row[2] == 1.0 and 0.0 < row[0] < 1.0 and row[3] == 0.0
-    assert engine.thresholds_seen == {0.0} and engine.model.config.min_region_score == 0.3  # raw masks, then restored
+    for row in result["table"]["None"]["miou"].values():
+        assert 0.4 < row[1] == row[2] < 0.7
+    assert engine.seen == {(0.0, 1), (0.0, 2)}  # raw masks, at both sizes
+    assert (engine.model.config.min_region_score, engine.model.config.max_gsd) == (0.3, None)  # restored
+    # a cheaper setting (no upsampling) within the tolerance of the best is preferred
+    monkeypatch.setattr(evaluate_demo, "TUNING_TOLERANCE", 0.6)
+    cheap = evaluate_demo.tune_inference(engine, scenes=1, region_scores=(0.0, 0.65), max_gsds=(0.5, None))
+    assert cheap["best"] == {"max_gsd": None, "min_region_score": 0.65}
 
 
 def test_synthetic_evaluation_splits_scenes_by_gsd_and_keeps_each_class_its_seed_block(monkeypatch):

@@ -213,19 +213,9 @@ def test_a_view_larger_than_the_model_input_is_answered_in_tiles(scene, controll
     from qgis.core import QgsSettings
 
     layer, _ = scene
-    seen = []
-
-    class SmallInput(StreamingDouble):
-        view_size = 96
-
-        def chat(self, image, conversation, **options):
-            seen.append(image.shape[:2])
-            return super().chat(image, conversation, **options)
-
-    use_model(SmallInput())
-    controller.dock.scope_combo.setCurrentIndex(controller.dock.scope_combo.findData("layer"))
-    ask(controller, layer, "Segment all discs")
-    wait_for(controller)
+    model = SizeRecorder(view_size=96)
+    seen = model.seen
+    ask_whole_layer(controller, layer, use_model, model)
     assert len(seen) > 4 and set(seen) == {(96, 96)}
     [result] = result_layers()
     assert result.featureCount() == len(DISCS)
@@ -240,3 +230,39 @@ def test_a_view_larger_than_the_model_input_is_answered_in_tiles(scene, controll
         QgsSettings().remove("GeoGround/tile_overlap")
     assert set(seen) == {(160, 160)} and len(seen) == 3 * 2  # 320 x 240 px in 160 px tiles, 32 px overlap
     assert sorted(r.featureCount() for r in result_layers()) == [len(DISCS), len(DISCS)]
+
+
+def test_a_view_coarser_than_the_model_s_max_gsd_is_upsampled_first(scene, controller, use_model, qgis_app):
+    """The layer has 0.5 m pixels; a model that wants at most 0.25 m sees it at twice the size, in tiles, and the
+    polygons still land on the discs with their ground areas."""
+    layer, _ = scene
+    model = SizeRecorder(view_size=256, max_gsd=0.25)
+    seen = model.seen
+    ask_whole_layer(controller, layer, use_model, model)
+    assert len(seen) == 3 * 2 and set(seen) == {(256, 256)}  # 640 x 480 px in 256 px tiles, 32 px overlap
+    [result] = result_layers()
+    features = list(result.getFeatures())
+    assert len(features) == len(DISCS)
+    transform = utm_transform()
+    for col, row, radius in DISCS:
+        x, y = transform * (col, row)
+        [hit] = [f for f in features if f.geometry().contains(f.geometry().fromPointXY(_point(x, y)))]
+        assert hit["area_m2"] == pytest.approx(np.pi * (radius * transform.a) ** 2, rel=0.05)
+
+
+class SizeRecorder(StreamingDouble):
+    """The streaming double with a given input size (and max_gsd); records the size of every image it is shown."""
+
+    def __init__(self, view_size: int, max_gsd: float | None = None) -> None:
+        self.view_size, self.max_gsd, self.seen = view_size, max_gsd, []
+
+    def chat(self, image, conversation, **options):
+        self.seen.append(image.shape[:2])
+        return super().chat(image, conversation, **options)
+
+
+def ask_whole_layer(controller, layer, use_model, model) -> None:
+    use_model(model)
+    controller.dock.scope_combo.setCurrentIndex(controller.dock.scope_combo.findData("layer"))
+    ask(controller, layer, "Segment all discs")
+    wait_for(controller)
