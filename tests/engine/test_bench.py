@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from engine import bench
@@ -36,7 +38,9 @@ def test_decode_bytes_count_the_weights_read_per_token_and_the_cache():
 def test_answer_bench_runs_every_measurement_at_tiny_size():
     results = bench.bench_answer("tiny", 96, tokens=12, masks=3, repeats=1, dtype="float32", no_cache_tokens=3)
     assert results["answer_masks"] == 3 and results["answer_tokens"] == 12
-    for key in ("time_to_first_token_s", "decode_s_per_token", "decode_no_cache_eager_s_per_token", "answer_s"):
+    for key in ("time_to_first_token_s", "answer_s"):  # whole runs: always take time
         assert results[key] > 0, key
+    for key in ("decode_s_per_token", "decode_no_cache_eager_s_per_token"):  # differences of two runs: noise can
+        assert math.isfinite(results[key]), key  # make a tiny model's per-token cost come out at or below zero
     assert results["answer_reference_decoding_s"] > 0
     assert "| speed-up of the whole answer |" in bench.answer_table(results)
