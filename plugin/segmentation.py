@@ -119,11 +119,13 @@ def area_perimeter_measurer(crs_wkt: str) -> Callable[[bytes], tuple[float, floa
 
 def ground_pixel_size(view: RasterView) -> float | None:
     """Metres per pixel on the ground at the view's centre, by QGIS's geodesy (None without a CRS)."""
-    a, b, c, d, e, f = view.transform
+    from affine import Affine
+
+    from ..engine.geo.measure import pixel_corners
+
     rows, cols = view.data.shape[-2:]
-    row, col = rows / 2, cols / 2
-    corners = [(col, row), (col + 1, row), (col + 1, row + 1), (col, row + 1)]
-    pixel = QgsGeometry.fromPolygonXY([[QgsPointXY(a * x + b * y + c, d * x + e * y + f) for x, y in corners]])
+    corners = pixel_corners(Affine(*view.transform), rows / 2, cols / 2)
+    pixel = QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in corners]])
     area, _ = area_perimeter_measurer(view.crs_wkt)(bytes(pixel.asWkb()))
     return math.sqrt(area) if math.isfinite(area) and area > 0 else None
 

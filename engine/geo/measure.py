@@ -80,13 +80,17 @@ class Measurer:
         """Metres on the ground per pixel at pixel (``row``, ``col``) of a grid with this ``transform``: the side of
         a square of that pixel's measured area, so Web Mercator's nominal metres are corrected as areas are. NaN
         without a CRS."""
-        corners = [transform * xy for xy in ((col, row), (col + 1, row), (col + 1, row + 1), (col, row + 1))]
-        area, _ = self.area_perimeter(shapely.Polygon(corners))
+        area, _ = self.area_perimeter(shapely.Polygon(pixel_corners(transform, row, col)))
         return math.sqrt(area)
 
     def _project_to_geographic(self, coords: np.ndarray) -> np.ndarray:
         lon, lat = self._to_geographic.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([lon, lat])
+
+
+def pixel_corners(transform: Affine, row: float, col: float) -> list[tuple[float, float]]:
+    """The map coordinates of the four corners of pixel (``row``, ``col``), in ring order."""
+    return [transform * xy for xy in ((col, row), (col + 1, row), (col + 1, row + 1), (col, row + 1))]
 
 
 def area_perimeter(geometry: shapely.Geometry, crs: object) -> tuple[float, float]:
