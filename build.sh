@@ -6,6 +6,8 @@
 #   ./build.sh zip     the installable plugin archive in build/ (translations compiled first)
 #   ./build.sh lint    ruff, flake8 and bandit
 #   ./build.sh i18n    compile i18n/*.ts into .qm files
+#   ./build.sh wheels  a folder of the engine's wheels for the plugin's offline installer (CPU torch, QGIS's numpy);
+#                      in $GEOGROUND_WHEELS or ~/.cache/geoground/wheels-pyXY, reused while the requirements match
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -124,6 +126,52 @@ if size >= 25_000_000:
 PYZIP
 }
 
+wheels_dir() {
+  local tag
+  tag="$("$SYSTEM_PYTHON" -c 'import sys; print(f"py{sys.version_info[0]}{sys.version_info[1]}")')"
+  printf '%s\n' "${GEOGROUND_WHEELS:-$HOME/.cache/geoground/wheels-$tag}"
+}
+
+download_wheels() {
+  # What "Install engine dependencies... > from a folder of wheels" needs: requirements/engine.txt resolved for QGIS's
+  # Python (the .venv is made from it), torch held at the CPU wheel, numpy at the version QGIS's Python ships (the
+  # installer pins it). Outside the clone by default, so fresh clones reuse it; rebuilt only when the inputs change.
+  setup
+  local dir numpy_pin want stamp
+  dir="$(wheels_dir)"
+  numpy_pin="numpy==$("$SYSTEM_PYTHON" -c 'import numpy; print(numpy.__version__)')"
+  want="$({ cat requirements/engine.txt requirements/constraints.txt; echo "$numpy_pin"; } | sha256sum | cut -d' ' -f1)"
+  stamp="$dir/.requirements.sha256"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    log "reusing the engine wheels in $dir"
+    printf '%s\n' "$dir"
+    return
+  fi
+  log "downloading the engine wheels into $dir ($numpy_pin, CPU torch)"
+  local partial="$dir.partial"
+  rm -rf "$partial"
+  mkdir -p "$partial"
+  printf '%s\n' "$numpy_pin" >"$partial/.numpy-constraint.txt"
+  local extra=()
+  [ -d /opt/wheels ] && extra+=(--find-links /opt/wheels)
+  # (pip's notes about index folders of this machine's pip configuration that do not exist are left out)
+  "$PY" -m pip download -q --disable-pip-version-check "${extra[@]}" --prefer-binary \
+    -r requirements/engine.txt -c requirements/constraints.txt -c "$partial/.numpy-constraint.txt" -d "$partial" \
+    2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  # Never a CUDA build: the torch wheel must be the CPU one and nothing from NVIDIA may have come with it.
+  shopt -s nullglob
+  local torch_wheels=("$partial"/torch-*.whl) nvidia=("$partial"/nvidia_* "$partial"/nvidia-* "$partial"/triton-*)
+  [ ${#torch_wheels[@]} -eq 1 ] || die "expected one torch wheel in $partial, found ${#torch_wheels[@]}"
+  case "$(basename "${torch_wheels[0]}")" in *+cpu*) ;; *) die "pip chose a non-CPU torch: ${torch_wheels[0]}" ;; esac
+  [ ${#nvidia[@]} -eq 0 ] || die "CUDA packages were downloaded: ${nvidia[*]}"
+  local numpy_wheels=("$partial"/numpy-"${numpy_pin#numpy==}"-*.whl)
+  [ ${#numpy_wheels[@]} -eq 1 ] || die "no $numpy_pin wheel in $partial"
+  echo "$want" >"$partial/.requirements.sha256"
+  rm -rf "$dir"
+  mv "$partial" "$dir"
+  printf '%s\n' "$dir"
+}
+
 lint() {
   setup
   "$VENV/bin/ruff" check .
@@ -141,6 +189,7 @@ case "$cmd" in
   zip) make_zip ;;
   lint) lint ;;
   i18n) compile_translations ;;
-  help | -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+  wheels) download_wheels ;;
+  help | -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try ./build.sh help)" ;;
 esac

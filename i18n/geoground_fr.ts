@@ -4,104 +4,249 @@
   <context>
     <name>GeoGround</name>
     <message>
-      <location filename="../plugin/controller.py" line="120" />
-      <source>Still working on the previous instruction; press Stop to cancel it.</source>
-      <translation>Le traitement de l’instruction précédente est en cours ; appuyez sur Arrêter pour l’annuler.</translation>
+      <location filename="../plugin/controller.py" line="480" />
+      <source>objects</source>
+      <translation>objets</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="127" />
+      <location filename="../plugin/controller.py" line="81" />
+      <source>The whole layer is answered in {} tiles; this can take several minutes. Go on?</source>
+      <translation>La couche entière est traitée en {} tuiles ; cela peut prendre plusieurs minutes. Continuer ?</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="235" />
+      <source>GeoGround</source>
+      <translation>GeoGround</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="487" />
+      <source>No {} found in this view.</source>
+      <translation>Aucun résultat pour « {} » dans cette vue.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="142" />
+      <source>Still working on the previous instruction; press Stop to cancel it.</source>
+      <translation>Le traitement de l’instruction précédente est en cours ; appuyez sur Arrêter pour l’annuler.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="149" />
       <source>Select a raster layer first.</source>
       <translation>Sélectionnez d’abord une couche raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="185" />
+      <location filename="../plugin/controller.py" line="207" />
       <source>Stopped. The files downloaded so far are kept; the next instruction with this model goes on from them (a conversion that was under way starts again).</source>
-      <translation>Arrêté. Les fichiers déjà téléchargés sont conservés ; la prochaine instruction avec ce modèle reprend à partir d’eux (une conversion en cours recommence).</translation>
+      <translation>Arrêté. Les fichiers déjà téléchargés sont conservés ; la prochaine instruction avec ce modèle reprend à partir d’eux (une conversion en cours recommence).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="255" />
+      <location filename="../plugin/controller.py" line="302" />
       <source>That result layer is no longer in the project.</source>
       <translation>Cette couche de résultats n’est plus dans le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="268" />
+      <location filename="../plugin/controller.py" line="315" />
       <source>Export GeoGround results</source>
       <translation>Exporter les résultats GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="268" />
+      <location filename="../plugin/controller.py" line="315" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="162" />
+      <location filename="../plugin/controller.py" line="482" />
+      <source>No {} found in this layer.</source>
+      <translation>Aucun résultat pour « {} » dans cette couche.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="484" />
+      <source>No {} found in the selected polygons.</source>
+      <translation>Aucun résultat pour « {} » dans les polygones sélectionnés.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="486" />
+      <source>No {} found in the drawn rectangle.</source>
+      <translation>Aucun résultat pour « {} » dans le rectangle dessiné.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="84" />
+      <source>The whole layer is answered in {} tiles, about {} min. Go on?</source>
+      <translation>La couche entière est traitée en {} tuiles, environ {} min. Continuer ?</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="184" />
       <source>Draw a rectangle on the map first (press and drag), then Send again.</source>
       <translation>Dessinez d’abord un rectangle sur la carte (cliquer-glisser), puis cliquez à nouveau sur Envoyer.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="196" />
+      <location filename="../plugin/controller.py" line="218" />
       <source>GeoGround: {}</source>
-      <translation>GeoGround : {}</translation>
+      <translation>GeoGround : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="247" />
+      <location filename="../plugin/controller.py" line="289" />
       <source>{} object(s) in layer “{}” ({}).</source>
-      <translation>{} objet(s) dans la couche « {} » ({}).</translation>
+      <translation>{} objet(s) dans la couche « {} » ({}).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="278" />
+      <location filename="../plugin/controller.py" line="325" />
       <source>Exported to {}.</source>
       <translation>Exporté vers {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="304" />
-      <source>Results moved beside the project: {}.</source>
-      <translation>Résultats déplacés à côté du projet : {}.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/controller.py" line="108" />
+      <location filename="../plugin/controller.py" line="130" />
       <source>Rectangle kept: Send to ask about it.</source>
-      <translation>Rectangle retenu : cliquez sur Envoyer pour l’interroger.</translation>
+      <translation>Rectangle retenu : cliquez sur Envoyer pour l’interroger.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="110" />
+      <location filename="../plugin/controller.py" line="132" />
       <source>The rectangle has no area: press and drag on the map.</source>
-      <translation>Le rectangle n’a pas de surface : cliquez et faites glisser sur la carte.</translation>
+      <translation>Le rectangle n’a pas de surface : cliquez et faites glisser sur la carte.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="124" />
+      <location filename="../plugin/controller.py" line="146" />
       <source>Cannot run: missing Python packages {}.</source>
-      <translation>Exécution impossible : paquets Python manquants {}.</translation>
+      <translation>Exécution impossible : paquets Python manquants {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/export.py" line="35" />
+      <location filename="../plugin/controller.py" line="416" />
+      <source>Results moved beside the project: {}.</source>
+      <translation>Résultats déplacés à côté du projet : {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="394" />
+      <source>The project is not a file: GeoGround results stay in {} until it is saved as a file.</source>
+      <translation>Le projet n’est pas un fichier : les résultats GeoGround restent dans {} jusqu’à ce qu’il soit enregistré dans un fichier.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/export.py" line="36" />
       <source>There are no result layers to export.</source>
       <translation>Il n’y a aucune couche de résultats à exporter.</translation>
     </message>
     <message>
-      <location filename="../plugin/export.py" line="49" />
-      <source>Cannot export layer {}: {}</source>
-      <translation>Impossible d’exporter la couche {} : {}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/installer.py" line="64" />
+      <location filename="../plugin/installer.py" line="275" />
       <source>Installing GeoGround dependencies</source>
       <translation>Installation des dépendances de GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="37" />
+      <location filename="../plugin/installer.py" line="71" />
+      <source>Nothing is downloaded: pip takes the packages from the chosen folder only.</source>
+      <translation>Rien n’est téléchargé : pip prend les paquets uniquement dans le dossier choisi.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="74" />
+      <source>PyTorch with its CUDA libraries about 2.5–3 GB</source>
+      <translation>PyTorch avec ses bibliothèques CUDA environ 2,5 à 3 Go</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="76" />
+      <source>PyTorch's standard macOS build (CPU and Apple GPU) is installed.</source>
+      <translation>La version macOS standard de PyTorch (CPU et GPU Apple) est installée.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="79" />
+      <source>No NVIDIA GPU found: PyTorch's CPU build is installed.</source>
+      <translation>Aucun GPU NVIDIA trouvé : la version CPU de PyTorch est installée.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="84" />
+      <source>the other packages about {}</source>
+      <translation>les autres paquets environ {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="171" />
       <source>pip failed (exit code {}): {}</source>
-      <translation>pip a échoué (code de sortie {}) : {}</translation>
+      <translation>pip a échoué (code de sortie {}) : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="60" />
-      <source>Installed, but still missing: {}.</source>
-      <translation>Installé, mais il manque encore : {}.</translation>
+      <location filename="../plugin/installer.py" line="225" />
+      <source>Checking that the engine can load its packages</source>
+      <translation>Vérification que le moteur peut charger ses paquets</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="62" />
+      <location filename="../plugin/installer.py" line="246" />
+      <source>Installed, but the engine cannot load its packages ({}).</source>
+      <translation>Installé, mais le moteur ne peut pas charger ses paquets ({}).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="73" />
+      <source>NVIDIA GPU found: PyTorch's build for CUDA {}.{} is installed.</source>
+      <translation>GPU NVIDIA trouvé : la version de PyTorch pour CUDA {}.{} est installée.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="83" />
+      <source>Download: about {}.</source>
+      <translation>Téléchargement : environ {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="85" />
+      <source>Download: about {} ({}, {}).</source>
+      <translation>Téléchargement : environ {} ({}, {}).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="187" />
+      <source>Starting pip</source>
+      <translation>Démarrage de pip</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="77" />
+      <source>PyTorch about {}</source>
+      <translation>PyTorch environ {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="127" />
+      <source>Looking up {}</source>
+      <translation>Recherche de {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="244" />
+      <source>still missing: {}</source>
+      <translation>encore manquants : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="131" />
+      <source>Reading {}</source>
+      <translation>Lecture de {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="271" />
+      <source>Stopped.</source>
+      <translation>Arrêté.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="140" />
+      <source>Downloading {}</source>
+      <translation>Téléchargement de {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="145" />
+      <source>Installing 1 package</source>
+      <translation>Installation d’un paquet</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="149" />
+      <source>Installed</source>
+      <translation>Installé</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="191" />
+      <source>The Python QGIS runs on ({}) has no pip: install pip for it (Debian, Ubuntu: python3-pip).</source>
+      <translation>Le Python de QGIS ({}) n’a pas pip : installez pip pour lui (Debian, Ubuntu : python3-pip).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="231" />
+      <source>The packages were installed, but the engine's Python failed to load them: {}</source>
+      <translation>Les paquets ont été installés, mais le Python du moteur n’a pas pu les charger : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="273" />
       <source>Engine dependencies installed in {}.</source>
       <translation>Dépendances du moteur installées dans {}.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="145" />
+      <source>Installing {} packages</source>
+      <translation>Installation de {} paquets</translation>
     </message>
     <message>
       <location filename="../plugin/main.py" line="20" />
@@ -139,11 +284,6 @@
       <translation>plans d’eau</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="66" />
-      <source>GeoGround</source>
-      <translation>GeoGround</translation>
-    </message>
-    <message>
       <location filename="../plugin/main.py" line="68" />
       <source>GeoGround chat</source>
       <translation>Discussion GeoGround</translation>
@@ -154,42 +294,57 @@
       <translation>Installer les dépendances du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="108" />
+      <location filename="../plugin/main.py" line="119" />
       <source>Install engine dependencies</source>
       <translation>Installer les dépendances du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="114" />
+      <location filename="../plugin/main.py" line="130" />
       <source>Install from the internet</source>
       <translation>Installer depuis Internet</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="115" />
+      <location filename="../plugin/main.py" line="131" />
       <source>Install from a folder of wheels…</source>
       <translation>Installer depuis un dossier de wheels…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="135" />
+      <location filename="../plugin/main.py" line="144" />
+      <source>Installing the engine's packages…</source>
+      <translation>Installation des paquets du moteur…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="170" />
       <source>Segment all…</source>
       <translation>Segmenter tous les…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="142" />
+      <location filename="../plugin/main.py" line="177" />
       <source>Custom instruction…</source>
       <translation>Instruction personnalisée…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="154" />
+      <location filename="../plugin/main.py" line="189" />
       <source>Instruction for this layer:</source>
-      <translation>Instruction pour cette couche :</translation>
+      <translation>Instruction pour cette couche :</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="104" />
+      <location filename="../plugin/main.py" line="107" />
+      <source>The engine's packages are being installed already.</source>
+      <translation>Les paquets du moteur sont déjà en cours d’installation.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="114" />
       <source>All engine dependencies are installed.</source>
       <translation>Toutes les dépendances du moteur sont installées.</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="120" />
+      <location filename="../plugin/main.py" line="128" />
+      <source>Installing from a folder of wheels downloads nothing.</source>
+      <translation>L’installation depuis un dossier de wheels ne télécharge rien.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="136" />
       <source>Folder of wheels</source>
       <translation>Dossier de wheels</translation>
     </message>
@@ -199,14 +354,14 @@
       <translation>Utilisez Raster → GeoGround → Installer les dépendances du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="110" />
+      <location filename="../plugin/main.py" line="121" />
       <source>Install {} into {}? QGIS's own Python packages are not changed.</source>
-      <translation>Installer {} dans {} ? Les paquets Python de QGIS ne sont pas modifiés.</translation>
+      <translation>Installer {} dans {} ? Les paquets Python de QGIS ne sont pas modifiés.</translation>
     </message>
     <message>
       <location filename="../plugin/main.py" line="87" />
       <source>The engine needs Python packages that are not installed: {}.</source>
-      <translation>Le moteur a besoin de paquets Python qui ne sont pas installés : {}.</translation>
+      <translation>Le moteur a besoin de paquets Python qui ne sont pas installés : {}.</translation>
     </message>
     <message>
       <location filename="../plugin/model_download.py" line="103" />
@@ -214,49 +369,49 @@
       <translation>Le modèle {} n’est pas dans le cache des modèles et le hub Hugging Face est injoignable. Téléchargez-le une fois sur une machine connectée (il est placé dans le dossier de cache des modèles des paramètres GeoGround), ou indiquez un dossier de modèle local dans le choix du modèle.</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="196" />
+      <location filename="../plugin/model_download.py" line="189" />
       <source>Downloading the model {0} from the Hugging Face hub (about {1} GB; it is converted once after)…</source>
-      <translation>Téléchargement du modèle {0} depuis le hub Hugging Face (environ {1} Go ; il est ensuite converti une seule fois)…</translation>
+      <translation>Téléchargement du modèle {0} depuis le hub Hugging Face (environ {1} Go ; il est ensuite converti une seule fois)…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="191" />
+      <location filename="../plugin/model_download.py" line="184" />
       <source>Downloading the model {} from the Hugging Face hub…</source>
       <translation>Téléchargement du modèle {} depuis le hub Hugging Face…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="193" />
+      <location filename="../plugin/model_download.py" line="186" />
       <source>Converting {0} for GeoGround (once; about {1} GB in the model cache)…</source>
-      <translation>Conversion de {0} pour GeoGround (une seule fois ; environ {1} Go dans le cache des modèles)…</translation>
+      <translation>Conversion de {0} pour GeoGround (une seule fois ; environ {1} Go dans le cache des modèles)…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="124" />
+      <location filename="../plugin/model_download.py" line="117" />
       <source>The model {0} is not prepared in the model cache and the Hugging Face hub cannot be reached. On a connected machine, send an instruction with it once: it downloads {1} (about {2} GB) and converts it (about {3} GB more) into the model cache folder of the GeoGround settings.</source>
-      <translation>Le modèle {0} n’est pas préparé dans le cache des modèles et le hub Hugging Face est injoignable. Sur une machine connectée, envoyez une fois une instruction avec ce modèle : il télécharge {1} (environ {2} Go) et le convertit (environ {3} Go de plus) dans le dossier de cache des modèles des paramètres de GeoGround.</translation>
+      <translation>Le modèle {0} n’est pas préparé dans le cache des modèles et le hub Hugging Face est injoignable. Sur une machine connectée, envoyez une fois une instruction avec ce modèle : il télécharge {1} (environ {2} Go) et le convertit (environ {3} Go de plus) dans le dossier de cache des modèles des paramètres de GeoGround.</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="243" />
+      <location filename="../plugin/model_download.py" line="236" />
       <source>GeoGround: preparing {}</source>
-      <translation>GeoGround : préparation de {}</translation>
+      <translation>GeoGround : préparation de {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="251" />
+      <location filename="../plugin/model_download.py" line="244" />
       <source>GeoGround: downloading {}</source>
-      <translation>GeoGround : téléchargement de {}</translation>
+      <translation>GeoGround : téléchargement de {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="176" />
+      <location filename="../plugin/model_download.py" line="169" />
       <source>The Hugging Face hub has no model {} (or it is private): check the name.</source>
-      <translation>Le hub Hugging Face n’a pas de modèle {} (ou il est privé) : vérifiez le nom.</translation>
+      <translation>Le hub Hugging Face n’a pas de modèle {} (ou il est privé) : vérifiez le nom.</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="179" />
+      <location filename="../plugin/model_download.py" line="172" />
       <source>The Hugging Face hub refused {}: {}</source>
-      <translation>Le hub Hugging Face a refusé {} : {}</translation>
+      <translation>Le hub Hugging Face a refusé {} : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="182" />
+      <location filename="../plugin/model_download.py" line="175" />
       <source>The download of {} stopped: {}. Send again to continue it.</source>
-      <translation>Le téléchargement de {} s’est arrêté : {}. Envoyez à nouveau pour le poursuivre.</translation>
+      <translation>Le téléchargement de {} s’est arrêté : {}. Envoyez à nouveau pour le poursuivre.</translation>
     </message>
     <message>
       <location filename="../plugin/processing/algorithms.py" line="48" />
@@ -266,17 +421,17 @@
     <message>
       <location filename="../plugin/processing/algorithms.py" line="51" />
       <source>Asks the GeoGround model about the raster (the whole layer, or the extent given) and returns one polygon per object it outlines, with the phrase that names it, a score, and its area in square metres. Example instruction: “Segment all storage tanks”.</source>
-      <translation>Interroge le modèle GeoGround sur le raster (toute la couche ou l’emprise indiquée) et renvoie un polygone par objet détouré, avec l’expression qui le nomme, un score et sa surface en mètres carrés. Exemple d’instruction : « Segment all storage tanks ».</translation>
+      <translation>Interroge le modèle GeoGround sur le raster (toute la couche ou l’emprise indiquée) et renvoie un polygone par objet détouré, avec l’expression qui le nomme, un score et sa surface en mètres carrés. Exemple d’instruction : « Segment all storage tanks ».</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithms.py" line="144" />
+      <location filename="../plugin/processing/algorithms.py" line="153" />
       <source>Describe with grounded masks</source>
       <translation>Décrire avec des masques ancrés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithms.py" line="147" />
+      <location filename="../plugin/processing/algorithms.py" line="156" />
       <source>Asks the GeoGround model to describe the raster; the answer text is returned in ANSWER and every phrase it grounds becomes polygons in the output layer.</source>
-      <translation>Demande au modèle GeoGround de décrire le raster ; le texte de la réponse est renvoyé dans ANSWER et chaque expression ancrée devient des polygones dans la couche de sortie.</translation>
+      <translation>Demande au modèle GeoGround de décrire le raster ; le texte de la réponse est renvoyé dans ANSWER et chaque expression ancrée devient des polygones dans la couche de sortie.</translation>
     </message>
     <message>
       <location filename="../plugin/processing/algorithms.py" line="59" />
@@ -336,7 +491,7 @@
     <message>
       <location filename="../plugin/raster_view.py" line="79" />
       <source>The raster layer is not valid (missing or unreadable file?).</source>
-      <translation>La couche raster n’est pas valide (fichier manquant ou illisible ?).</translation>
+      <translation>La couche raster n’est pas valide (fichier manquant ou illisible ?).</translation>
     </message>
     <message>
       <location filename="../plugin/raster_view.py" line="82" />
@@ -351,12 +506,12 @@
     <message>
       <location filename="../plugin/raster_view.py" line="129" />
       <source>The layer has no CRS: results are placed in the layer's own coordinates.</source>
-      <translation>La couche n’a pas de SCR : les résultats sont placés dans les coordonnées propres de la couche.</translation>
+      <translation>La couche n’a pas de SCR : les résultats sont placés dans les coordonnées propres de la couche.</translation>
     </message>
     <message>
       <location filename="../plugin/raster_view.py" line="110" />
       <source>The view is large; it was read at 1/{:.1f} of the layer's resolution. Zoom in for full detail.</source>
-      <translation>La vue est grande ; elle a été lue à 1/{:.1f} de la résolution de la couche. Zoomez pour tout le détail.</translation>
+      <translation>La vue est grande ; elle a été lue à 1/{:.1f} de la résolution de la couche. Zoomez pour tout le détail.</translation>
     </message>
     <message>
       <location filename="../plugin/raster_view.py" line="118" />
@@ -369,182 +524,267 @@
       <translation>QGIS n’a pas pu lire la bande {} de la couche.</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="87" />
-      <source>Cannot write {}: {}</source>
-      <translation>Impossible d’écrire {} : {}</translation>
+      <location filename="../plugin/result_layers.py" line="135" />
+      <source>{} already has a layer named {}; it is not replaced.</source>
+      <translation>{} a déjà une couche nommée {} ; elle n’est pas remplacée.</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="122" />
+      <location filename="../plugin/result_layers.py" line="148" />
+      <source>Cannot write {}: {}</source>
+      <translation>Impossible d’écrire {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="193" />
       <source>The result layer {} could not be reopened from {}.</source>
       <translation>La couche de résultats {} n’a pas pu être rouverte depuis {}.</translation>
     </message>
     <message>
       <location filename="../plugin/result_layers.py" line="92" />
-      <source>Cannot write a feature to {}: {}</source>
-      <translation>Impossible d’écrire une entité dans {} : {}</translation>
+      <source>{} is not a GeoPackage: {}</source>
+      <translation>{} n’est pas un GeoPackage : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="114" />
+      <location filename="../plugin/result_layers.py" line="153" />
+      <source>Cannot write a feature to {}: {}</source>
+      <translation>Impossible d’écrire une entité dans {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="185" />
       <source>Cannot create the folder for {}: {}</source>
-      <translation>Impossible de créer le dossier de {} : {}</translation>
+      <translation>Impossible de créer le dossier de {} : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="246" />
+      <source>Cannot export layer {}: {}</source>
+      <translation>Impossible d’exporter la couche {} : {}</translation>
     </message>
     <message>
       <location filename="../plugin/scopes.py" line="45" />
       <source>No polygon is selected: select polygons of a polygon layer first.</source>
-      <translation>Aucun polygone n’est sélectionné : sélectionnez d’abord des polygones d’une couche de polygones.</translation>
+      <translation>Aucun polygone n’est sélectionné : sélectionnez d’abord des polygones d’une couche de polygones.</translation>
     </message>
     <message>
       <location filename="../plugin/scopes.py" line="42" />
       <source>Several polygon layers have a selection: make the one to use the active layer.</source>
-      <translation>Plusieurs couches de polygones ont une sélection : rendez active celle à utiliser.</translation>
+      <translation>Plusieurs couches de polygones ont une sélection : rendez active celle à utiliser.</translation>
     </message>
     <message>
       <location filename="../plugin/scopes.py" line="44" />
       <source>Select one or more polygons of “{}” first.</source>
-      <translation>Sélectionnez d’abord un ou plusieurs polygones de « {} ».</translation>
+      <translation>Sélectionnez d’abord un ou plusieurs polygones de « {} ».</translation>
     </message>
     <message>
       <location filename="../plugin/scopes.py" line="53" />
       <source>The selected features of “{}” have no polygon area.</source>
-      <translation>Les entités sélectionnées de « {} » n’ont pas de surface polygonale.</translation>
+      <translation>Les entités sélectionnées de « {} » n’ont pas de surface polygonale.</translation>
     </message>
     <message>
       <location filename="../plugin/scopes.py" line="58" />
       <source>The selected polygons do not overlap the raster layer “{}”.</source>
-      <translation>Les polygones sélectionnés ne recouvrent pas la couche raster « {} ».</translation>
+      <translation>Les polygones sélectionnés ne recouvrent pas la couche raster « {} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="69" />
-      <source>Model's input size</source>
-      <translation>Taille d’entrée du modèle</translation>
+      <location filename="../plugin/segmentation.py" line="82" />
+      <source>Waiting for the previous GeoGround job to finish…</source>
+      <translation>Attente de la fin de la tâche GeoGround précédente…</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="72" />
+      <location filename="../plugin/segmentation.py" line="76" />
+      <source>Loading the model {} (the first instruction after QGIS starts takes longer)…</source>
+      <translation>Chargement du modèle {} (la première instruction après le démarrage de QGIS prend plus de temps)…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/segmentation.py" line="80" />
+      <source>Model loaded in {:.1f} s.</source>
+      <translation>Modèle chargé en {:.1f} s.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/segmentation.py" line="84" />
+      <source>Tile {} of {} done.</source>
+      <translation>Tuile {} sur {} terminée.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="66" />
       <source>Model cache folder</source>
       <translation>Dossier de cache des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="73" />
+      <location filename="../plugin/settings.py" line="72" />
+      <source>Model's input size</source>
+      <translation>Taille d’entrée du modèle</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="76" />
       <source>Default model (name, folder or hub id)</source>
       <translation>Modèle par défaut (nom, dossier ou identifiant du hub)</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="75" />
+      <location filename="../plugin/settings.py" line="78" />
       <source>Precision</source>
       <translation>Précision</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="76" />
+      <location filename="../plugin/settings.py" line="79" />
       <source>Tile size (pixels)</source>
       <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="77" />
+      <location filename="../plugin/settings.py" line="80" />
       <source>Tile overlap (pixels)</source>
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="56" />
-      <source>Stopped.</source>
-      <translation>Arrêté.</translation>
+      <location filename="../plugin/settings.py" line="83" />
+      <source>Where models are downloaded and converted (several GB each). Empty: the geoground/models folder of the QGIS profile.</source>
+      <translation>Où les modèles sont téléchargés et convertis (plusieurs Go chacun). Vide : le dossier geoground/models du profil QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="83" />
+      <location filename="../plugin/settings.py" line="87" />
+      <source>The model the chat dock starts with: demo, a published name, a local folder or a Hugging Face hub id.</source>
+      <translation>Le modèle avec lequel démarre le panneau de discussion : demo, un nom publié, un dossier local ou un identifiant du hub Hugging Face.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="90" />
+      <source>Where the model runs: auto uses the GPU (CUDA) when there is one, otherwise the CPU.</source>
+      <translation>Où le modèle s’exécute : auto utilise le GPU (CUDA) s’il y en a un, sinon le CPU.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="91" />
+      <source>Number format of the model's weights: auto picks bfloat16 or float16 on a GPU and float32 on the CPU; lower precision needs less memory.</source>
+      <translation>Format numérique des poids du modèle : auto choisit bfloat16 ou float16 sur un GPU et float32 sur le CPU ; une précision plus faible demande moins de mémoire.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="95" />
+      <source>Areas larger than this are answered in overlapping tiles of this size. “Model's input size” lets each model use its own.</source>
+      <translation>Les zones plus grandes sont traitées en tuiles de cette taille qui se chevauchent. « Taille d’entrée du modèle » laisse chaque modèle utiliser la sienne.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="99" />
+      <source>How much neighbouring tiles overlap, so objects on a tile edge are seen whole (at most half a tile; with the model's input size, 1/8 of the tile is used).</source>
+      <translation>Chevauchement des tuiles voisines, pour qu’un objet au bord d’une tuile soit vu en entier (au plus une demi-tuile ; avec la taille d’entrée du modèle, 1/8 de la tuile est utilisé).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="103" />
+      <source>The longest answer the model may write, in tokens (about ¾ of a word each).</source>
+      <translation>La plus longue réponse que le modèle peut écrire, en jetons (environ ¾ de mot chacun).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="117" />
       <source>Unexpected error: {} (details in the GeoGround log panel)</source>
-      <translation>Erreur inattendue : {} (détails dans le panneau de journal GeoGround)</translation>
+      <translation>Erreur inattendue : {} (détails dans le panneau de journal GeoGround)</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="69" />
+      <location filename="../plugin/tasks.py" line="95" />
       <source>The task failed.</source>
       <translation>La tâche a échoué.</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="80" />
+      <location filename="../plugin/tasks.py" line="106" />
       <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
-      <translation>Mémoire insuffisante pour cette vue : zoomez, réduisez la taille des tuiles ou utilisez le CPU. ({})</translation>
+      <translation>Mémoire insuffisante pour cette vue : zoomez, réduisez la taille des tuiles ou utilisez le CPU. ({})</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="53" />
+      <location filename="../plugin/tasks.py" line="110" />
+      <source>The engine cannot answer this: {}</source>
+      <translation>Le moteur ne peut pas répondre à ceci : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="112" />
+      <source>The model failed: {} (details in the GeoGround log panel)</source>
+      <translation>Le modèle a échoué : {} (détails dans le panneau de journal GeoGround)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="114" />
+      <source>The engine process stopped: {} (details in the GeoGround log panel)</source>
+      <translation>Le processus du moteur s’est arrêté : {} (détails dans le panneau de journal GeoGround)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="54" />
       <source>Current view</source>
       <translation>Vue actuelle</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="54" />
+      <location filename="../plugin/ui/chat_dock.py" line="55" />
       <source>Whole layer</source>
       <translation>Couche entière</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="55" />
+      <location filename="../plugin/ui/chat_dock.py" line="56" />
       <source>Selected polygon</source>
       <translation>Polygone sélectionné</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="56" />
+      <location filename="../plugin/ui/chat_dock.py" line="57" />
       <source>Drawn rectangle</source>
       <translation>Rectangle dessiné</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <location filename="../plugin/ui/chat_dock.py" line="58" />
       <source>The part of the raster the instruction is about</source>
       <translation>La partie du raster concernée par l’instruction</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="60" />
+      <location filename="../plugin/ui/chat_dock.py" line="61" />
       <source>Draw</source>
       <translation>Dessiner</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="61" />
+      <location filename="../plugin/ui/chat_dock.py" line="62" />
       <source>Draw a rectangle on the map (area “Drawn rectangle”)</source>
-      <translation>Dessiner un rectangle sur la carte (zone « Rectangle dessiné »)</translation>
+      <translation>Dessiner un rectangle sur la carte (zone « Rectangle dessiné »)</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="65" />
+      <location filename="../plugin/ui/chat_dock.py" line="66" />
       <source>Model: a name, a local folder or a Hugging Face hub id</source>
-      <translation>Modèle : un nom, un dossier local ou un identifiant du hub Hugging Face</translation>
+      <translation>Modèle : un nom, un dossier local ou un identifiant du hub Hugging Face</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="69" />
+      <location filename="../plugin/ui/chat_dock.py" line="70" />
       <source>Where the model runs</source>
       <translation>Où le modèle s’exécute</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="72" />
+      <location filename="../plugin/ui/chat_dock.py" line="73" />
       <source>Export…</source>
       <translation>Exporter…</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="73" />
+      <location filename="../plugin/ui/chat_dock.py" line="74" />
       <source>Export result layers and the conversation to a GeoPackage</source>
       <translation>Exporter les couches de résultats et la conversation vers un GeoPackage</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="96" />
+      <location filename="../plugin/ui/chat_dock.py" line="98" />
       <source>e.g. Segment all storage tanks</source>
       <translation>p. ex. Segment all storage tanks</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="98" />
+      <location filename="../plugin/ui/chat_dock.py" line="100" />
       <source>Send</source>
       <translation>Envoyer</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="100" />
+      <location filename="../plugin/ui/chat_dock.py" line="102" />
       <source>Stop</source>
       <translation>Arrêter</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="203" />
-      <source>You</source>
-      <translation>Vous</translation>
+      <location filename="../plugin/ui/chat_dock.py" line="229" />
+      <source>You:</source>
+      <translation>Vous :</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="114" />
+      <location filename="../plugin/ui/chat_dock.py" line="229" />
+      <source>GeoGround:</source>
+      <translation>GeoGround :</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="120" />
       <source>Type an instruction first, for example “Segment all buildings”.</source>
-      <translation>Saisissez d’abord une instruction, par exemple « Segment all buildings ».</translation>
+      <translation>Saisissez d’abord une instruction, par exemple « Segment all buildings ».</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="117" />
+      <location filename="../plugin/ui/chat_dock.py" line="123" />
       <source>Add or select a raster layer first.</source>
       <translation>Ajoutez ou sélectionnez d’abord une couche raster.</translation>
     </message>

@@ -4,104 +4,249 @@
   <context>
     <name>GeoGround</name>
     <message>
-      <location filename="../plugin/controller.py" line="120" />
+      <location filename="../plugin/controller.py" line="480" />
+      <source>objects</source>
+      <translation>对象</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="81" />
+      <source>The whole layer is answered in {} tiles; this can take several minutes. Go on?</source>
+      <translation>整个图层将分 {} 个图块处理，可能需要几分钟。继续吗？</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="235" />
+      <source>GeoGround</source>
+      <translation>GeoGround</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="487" />
+      <source>No {} found in this view.</source>
+      <translation>此视图中未找到{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="142" />
       <source>Still working on the previous instruction; press Stop to cancel it.</source>
       <translation>仍在处理上一条指令；按“停止”可取消。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="127" />
+      <location filename="../plugin/controller.py" line="149" />
       <source>Select a raster layer first.</source>
       <translation>请先选择一个栅格图层。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="185" />
+      <location filename="../plugin/controller.py" line="207" />
       <source>Stopped. The files downloaded so far are kept; the next instruction with this model goes on from them (a conversion that was under way starts again).</source>
       <translation>已停止。已下载的文件会保留；下次使用此模型发送指令时将从这些文件继续（正在进行的转换会重新开始）。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="255" />
+      <location filename="../plugin/controller.py" line="302" />
       <source>That result layer is no longer in the project.</source>
       <translation>该结果图层已不在项目中。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="268" />
+      <location filename="../plugin/controller.py" line="315" />
       <source>Export GeoGround results</source>
       <translation>导出 GeoGround 结果</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="268" />
+      <location filename="../plugin/controller.py" line="315" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="162" />
+      <location filename="../plugin/controller.py" line="482" />
+      <source>No {} found in this layer.</source>
+      <translation>此图层中未找到{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="484" />
+      <source>No {} found in the selected polygons.</source>
+      <translation>选中的多边形中未找到{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="486" />
+      <source>No {} found in the drawn rectangle.</source>
+      <translation>绘制的矩形中未找到{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="84" />
+      <source>The whole layer is answered in {} tiles, about {} min. Go on?</source>
+      <translation>整个图层将分 {} 个图块处理，约需 {} 分钟。继续吗？</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="184" />
       <source>Draw a rectangle on the map first (press and drag), then Send again.</source>
       <translation>请先在地图上绘制矩形（按住并拖动），然后再次发送。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="196" />
+      <location filename="../plugin/controller.py" line="218" />
       <source>GeoGround: {}</source>
       <translation>GeoGround：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="247" />
+      <location filename="../plugin/controller.py" line="289" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>图层“{1}”中有 {0} 个对象（{2}）。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="278" />
+      <location filename="../plugin/controller.py" line="325" />
       <source>Exported to {}.</source>
       <translation>已导出到 {}。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="304" />
-      <source>Results moved beside the project: {}.</source>
-      <translation>结果已移至项目旁：{}。</translation>
-    </message>
-    <message>
-      <location filename="../plugin/controller.py" line="108" />
+      <location filename="../plugin/controller.py" line="130" />
       <source>Rectangle kept: Send to ask about it.</source>
       <translation>已保留矩形：点击“发送”即可针对该区域提问。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="110" />
+      <location filename="../plugin/controller.py" line="132" />
       <source>The rectangle has no area: press and drag on the map.</source>
       <translation>矩形没有面积：请在地图上按住并拖动。</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="124" />
+      <location filename="../plugin/controller.py" line="146" />
       <source>Cannot run: missing Python packages {}.</source>
       <translation>无法运行：缺少 Python 包 {}。</translation>
     </message>
     <message>
-      <location filename="../plugin/export.py" line="35" />
+      <location filename="../plugin/controller.py" line="416" />
+      <source>Results moved beside the project: {}.</source>
+      <translation>结果已移至项目旁：{}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/controller.py" line="394" />
+      <source>The project is not a file: GeoGround results stay in {} until it is saved as a file.</source>
+      <translation>项目不是文件：在项目另存为文件之前，GeoGround 结果保留在 {} 中。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/export.py" line="36" />
       <source>There are no result layers to export.</source>
       <translation>没有可导出的结果图层。</translation>
     </message>
     <message>
-      <location filename="../plugin/export.py" line="49" />
-      <source>Cannot export layer {}: {}</source>
-      <translation>无法导出图层 {}：{}</translation>
-    </message>
-    <message>
-      <location filename="../plugin/installer.py" line="64" />
+      <location filename="../plugin/installer.py" line="275" />
       <source>Installing GeoGround dependencies</source>
       <translation>正在安装 GeoGround 依赖项</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="37" />
+      <location filename="../plugin/installer.py" line="71" />
+      <source>Nothing is downloaded: pip takes the packages from the chosen folder only.</source>
+      <translation>不会下载任何内容：pip 只从所选文件夹获取软件包。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="74" />
+      <source>PyTorch with its CUDA libraries about 2.5–3 GB</source>
+      <translation>PyTorch 及其 CUDA 库约 2.5–3 GB</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="76" />
+      <source>PyTorch's standard macOS build (CPU and Apple GPU) is installed.</source>
+      <translation>已安装 PyTorch 的标准 macOS 版本（CPU 和 Apple GPU）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="79" />
+      <source>No NVIDIA GPU found: PyTorch's CPU build is installed.</source>
+      <translation>未找到 NVIDIA GPU：已安装 PyTorch 的 CPU 版本。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="84" />
+      <source>the other packages about {}</source>
+      <translation>其他软件包约 {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="171" />
       <source>pip failed (exit code {}): {}</source>
       <translation>pip 执行失败（退出码 {}）：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="60" />
-      <source>Installed, but still missing: {}.</source>
-      <translation>已安装，但仍缺少：{}。</translation>
+      <location filename="../plugin/installer.py" line="225" />
+      <source>Checking that the engine can load its packages</source>
+      <translation>正在检查引擎能否加载其软件包</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="62" />
+      <location filename="../plugin/installer.py" line="246" />
+      <source>Installed, but the engine cannot load its packages ({}).</source>
+      <translation>已安装，但引擎无法加载其软件包（{}）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="73" />
+      <source>NVIDIA GPU found: PyTorch's build for CUDA {}.{} is installed.</source>
+      <translation>找到 NVIDIA GPU：已安装适用于 CUDA {}.{} 的 PyTorch 版本。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="83" />
+      <source>Download: about {}.</source>
+      <translation>下载：约 {}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="85" />
+      <source>Download: about {} ({}, {}).</source>
+      <translation>下载：约 {}（{}，{}）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="187" />
+      <source>Starting pip</source>
+      <translation>正在启动 pip</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="77" />
+      <source>PyTorch about {}</source>
+      <translation>PyTorch 约 {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="127" />
+      <source>Looking up {}</source>
+      <translation>正在查找 {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="244" />
+      <source>still missing: {}</source>
+      <translation>仍缺少：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="131" />
+      <source>Reading {}</source>
+      <translation>正在读取 {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="271" />
+      <source>Stopped.</source>
+      <translation>已停止。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="140" />
+      <source>Downloading {}</source>
+      <translation>正在下载 {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="145" />
+      <source>Installing 1 package</source>
+      <translation>正在安装 1 个软件包</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="149" />
+      <source>Installed</source>
+      <translation>已安装</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="191" />
+      <source>The Python QGIS runs on ({}) has no pip: install pip for it (Debian, Ubuntu: python3-pip).</source>
+      <translation>QGIS 使用的 Python（{}）没有 pip：请为其安装 pip（Debian、Ubuntu：python3-pip）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="231" />
+      <source>The packages were installed, but the engine's Python failed to load them: {}</source>
+      <translation>软件包已安装，但引擎的 Python 无法加载它们：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="273" />
       <source>Engine dependencies installed in {}.</source>
       <translation>引擎依赖项已安装到 {}。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/installer.py" line="145" />
+      <source>Installing {} packages</source>
+      <translation>正在安装 {} 个软件包</translation>
     </message>
     <message>
       <location filename="../plugin/main.py" line="20" />
@@ -139,11 +284,6 @@
       <translation>水体</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="66" />
-      <source>GeoGround</source>
-      <translation>GeoGround</translation>
-    </message>
-    <message>
       <location filename="../plugin/main.py" line="68" />
       <source>GeoGround chat</source>
       <translation>GeoGround 对话</translation>
@@ -154,42 +294,57 @@
       <translation>安装引擎依赖项…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="108" />
+      <location filename="../plugin/main.py" line="119" />
       <source>Install engine dependencies</source>
       <translation>安装引擎依赖项</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="114" />
+      <location filename="../plugin/main.py" line="130" />
       <source>Install from the internet</source>
       <translation>从互联网安装</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="115" />
+      <location filename="../plugin/main.py" line="131" />
       <source>Install from a folder of wheels…</source>
       <translation>从 wheel 文件夹安装…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="135" />
+      <location filename="../plugin/main.py" line="144" />
+      <source>Installing the engine's packages…</source>
+      <translation>正在安装引擎的软件包…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="170" />
       <source>Segment all…</source>
       <translation>分割所有…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="142" />
+      <location filename="../plugin/main.py" line="177" />
       <source>Custom instruction…</source>
       <translation>自定义指令…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="154" />
+      <location filename="../plugin/main.py" line="189" />
       <source>Instruction for this layer:</source>
       <translation>对此图层的指令：</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="104" />
+      <location filename="../plugin/main.py" line="107" />
+      <source>The engine's packages are being installed already.</source>
+      <translation>引擎的软件包已在安装中。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="114" />
       <source>All engine dependencies are installed.</source>
       <translation>所有引擎依赖项均已安装。</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="120" />
+      <location filename="../plugin/main.py" line="128" />
+      <source>Installing from a folder of wheels downloads nothing.</source>
+      <translation>从 wheel 文件夹安装不会下载任何内容。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/main.py" line="136" />
       <source>Folder of wheels</source>
       <translation>wheel 文件夹</translation>
     </message>
@@ -199,7 +354,7 @@
       <translation>请使用 栅格 → GeoGround → 安装引擎依赖项…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="110" />
+      <location filename="../plugin/main.py" line="121" />
       <source>Install {} into {}? QGIS's own Python packages are not changed.</source>
       <translation>将 {} 安装到 {}？QGIS 自带的 Python 包不会被修改。</translation>
     </message>
@@ -214,47 +369,47 @@
       <translation>模型 {} 不在模型缓存中，且无法连接 Hugging Face Hub。请在联网的计算机上下载一次（保存到 GeoGround 设置中的模型缓存文件夹），或在模型选择框中填写本地模型文件夹。</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="196" />
+      <location filename="../plugin/model_download.py" line="189" />
       <source>Downloading the model {0} from the Hugging Face hub (about {1} GB; it is converted once after)…</source>
       <translation>正在从 Hugging Face hub 下载模型 {0}（约 {1} GB；下载后只转换一次）…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="191" />
+      <location filename="../plugin/model_download.py" line="184" />
       <source>Downloading the model {} from the Hugging Face hub…</source>
       <translation>正在从 Hugging Face Hub 下载模型 {}…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="193" />
+      <location filename="../plugin/model_download.py" line="186" />
       <source>Converting {0} for GeoGround (once; about {1} GB in the model cache)…</source>
       <translation>正在为 GeoGround 转换 {0}（仅一次；在模型缓存中约占 {1} GB）…</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="124" />
+      <location filename="../plugin/model_download.py" line="117" />
       <source>The model {0} is not prepared in the model cache and the Hugging Face hub cannot be reached. On a connected machine, send an instruction with it once: it downloads {1} (about {2} GB) and converts it (about {3} GB more) into the model cache folder of the GeoGround settings.</source>
       <translation>模型 {0} 尚未在模型缓存中准备好，且无法连接 Hugging Face hub。请在联网的机器上用该模型发送一次指令：它会下载 {1}（约 {2} GB）并转换（另需约 {3} GB），保存到 GeoGround 设置中的模型缓存文件夹。</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="243" />
+      <location filename="../plugin/model_download.py" line="236" />
       <source>GeoGround: preparing {}</source>
       <translation>GeoGround：正在准备 {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="251" />
+      <location filename="../plugin/model_download.py" line="244" />
       <source>GeoGround: downloading {}</source>
       <translation>GeoGround：正在下载 {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="176" />
+      <location filename="../plugin/model_download.py" line="169" />
       <source>The Hugging Face hub has no model {} (or it is private): check the name.</source>
       <translation>Hugging Face Hub 上没有模型 {}（或该模型为私有）：请检查名称。</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="179" />
+      <location filename="../plugin/model_download.py" line="172" />
       <source>The Hugging Face hub refused {}: {}</source>
       <translation>Hugging Face Hub 拒绝了 {}：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="182" />
+      <location filename="../plugin/model_download.py" line="175" />
       <source>The download of {} stopped: {}. Send again to continue it.</source>
       <translation>{} 的下载已中断：{}。再次发送即可继续下载。</translation>
     </message>
@@ -269,12 +424,12 @@
       <translation>向 GeoGround 模型询问该栅格（整个图层或给定范围），为其勾勒的每个对象返回一个多边形，并附带描述该对象的短语、得分及以平方米为单位的面积。指令示例：“Segment all storage tanks”。</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithms.py" line="144" />
+      <location filename="../plugin/processing/algorithms.py" line="153" />
       <source>Describe with grounded masks</source>
       <translation>带定位掩膜的描述</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithms.py" line="147" />
+      <location filename="../plugin/processing/algorithms.py" line="156" />
       <source>Asks the GeoGround model to describe the raster; the answer text is returned in ANSWER and every phrase it grounds becomes polygons in the output layer.</source>
       <translation>请 GeoGround 模型描述该栅格；回答文本通过 ANSWER 返回，其中每个定位短语都会成为输出图层中的多边形。</translation>
     </message>
@@ -369,24 +524,39 @@
       <translation>QGIS 无法读取该图层的波段 {}。</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="87" />
+      <location filename="../plugin/result_layers.py" line="135" />
+      <source>{} already has a layer named {}; it is not replaced.</source>
+      <translation>{} 中已有名为 {} 的图层；不会替换它。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="148" />
       <source>Cannot write {}: {}</source>
       <translation>无法写入 {}：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="122" />
+      <location filename="../plugin/result_layers.py" line="193" />
       <source>The result layer {} could not be reopened from {}.</source>
       <translation>无法从 {1} 重新打开结果图层 {0}。</translation>
     </message>
     <message>
       <location filename="../plugin/result_layers.py" line="92" />
+      <source>{} is not a GeoPackage: {}</source>
+      <translation>{} 不是 GeoPackage：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="153" />
       <source>Cannot write a feature to {}: {}</source>
       <translation>无法向 {} 写入要素：{}</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="114" />
+      <location filename="../plugin/result_layers.py" line="185" />
       <source>Cannot create the folder for {}: {}</source>
       <translation>无法为 {} 创建文件夹：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/result_layers.py" line="246" />
+      <source>Cannot export layer {}: {}</source>
+      <translation>无法导出图层 {}：{}</translation>
     </message>
     <message>
       <location filename="../plugin/scopes.py" line="45" />
@@ -414,137 +584,207 @@
       <translation>选中的多边形与栅格图层“{}”不重叠。</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="69" />
-      <source>Model's input size</source>
-      <translation>模型输入尺寸</translation>
+      <location filename="../plugin/segmentation.py" line="82" />
+      <source>Waiting for the previous GeoGround job to finish…</source>
+      <translation>正在等待上一个 GeoGround 任务完成…</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="72" />
+      <location filename="../plugin/segmentation.py" line="76" />
+      <source>Loading the model {} (the first instruction after QGIS starts takes longer)…</source>
+      <translation>正在加载模型 {}（QGIS 启动后的第一条指令耗时较长）…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/segmentation.py" line="80" />
+      <source>Model loaded in {:.1f} s.</source>
+      <translation>模型已加载，用时 {:.1f} 秒。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/segmentation.py" line="84" />
+      <source>Tile {} of {} done.</source>
+      <translation>已完成第 {} 个图块，共 {} 个。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="66" />
       <source>Model cache folder</source>
       <translation>模型缓存文件夹</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="73" />
+      <location filename="../plugin/settings.py" line="72" />
+      <source>Model's input size</source>
+      <translation>模型输入尺寸</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="76" />
       <source>Default model (name, folder or hub id)</source>
       <translation>默认模型（名称、文件夹或 Hub ID）</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="75" />
+      <location filename="../plugin/settings.py" line="78" />
       <source>Precision</source>
       <translation>精度</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="76" />
+      <location filename="../plugin/settings.py" line="79" />
       <source>Tile size (pixels)</source>
       <translation>切片大小（像素）</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="77" />
+      <location filename="../plugin/settings.py" line="80" />
       <source>Tile overlap (pixels)</source>
       <translation>切片重叠（像素）</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="56" />
-      <source>Stopped.</source>
-      <translation>已停止。</translation>
+      <location filename="../plugin/settings.py" line="83" />
+      <source>Where models are downloaded and converted (several GB each). Empty: the geoground/models folder of the QGIS profile.</source>
+      <translation>模型下载和转换的位置（每个数 GB）。留空：QGIS 配置文件中的 geoground/models 文件夹。</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="83" />
+      <location filename="../plugin/settings.py" line="87" />
+      <source>The model the chat dock starts with: demo, a published name, a local folder or a Hugging Face hub id.</source>
+      <translation>对话面板启动时使用的模型：demo、已发布的名称、本地文件夹或 Hugging Face hub 标识。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="90" />
+      <source>Where the model runs: auto uses the GPU (CUDA) when there is one, otherwise the CPU.</source>
+      <translation>模型运行的位置：auto 在有 GPU（CUDA）时使用 GPU，否则使用 CPU。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="91" />
+      <source>Number format of the model's weights: auto picks bfloat16 or float16 on a GPU and float32 on the CPU; lower precision needs less memory.</source>
+      <translation>模型权重的数值格式：auto 在 GPU 上选择 bfloat16 或 float16，在 CPU 上选择 float32；精度越低占用内存越少。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="95" />
+      <source>Areas larger than this are answered in overlapping tiles of this size. “Model's input size” lets each model use its own.</source>
+      <translation>大于此尺寸的区域按此尺寸的重叠图块处理。“模型输入尺寸”让每个模型使用自己的尺寸。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="99" />
+      <source>How much neighbouring tiles overlap, so objects on a tile edge are seen whole (at most half a tile; with the model's input size, 1/8 of the tile is used).</source>
+      <translation>相邻图块的重叠量，使位于图块边缘的对象能被完整看到（最多半个图块；使用模型输入尺寸时取图块的 1/8）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="103" />
+      <source>The longest answer the model may write, in tokens (about ¾ of a word each).</source>
+      <translation>模型可写出的最长回答，以词元计（每个约为 ¾ 个单词）。</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="117" />
       <source>Unexpected error: {} (details in the GeoGround log panel)</source>
       <translation>意外错误：{}（详情见 GeoGround 日志面板）</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="69" />
+      <location filename="../plugin/tasks.py" line="95" />
       <source>The task failed.</source>
       <translation>任务失败。</translation>
     </message>
     <message>
-      <location filename="../plugin/tasks.py" line="80" />
+      <location filename="../plugin/tasks.py" line="106" />
       <source>Not enough memory for this view: zoom in, lower the tile size, or use the CPU. ({})</source>
       <translation>内存不足以处理此视图：请放大、减小切片大小或改用 CPU。（{}）</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="53" />
+      <location filename="../plugin/tasks.py" line="110" />
+      <source>The engine cannot answer this: {}</source>
+      <translation>引擎无法回答：{}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="112" />
+      <source>The model failed: {} (details in the GeoGround log panel)</source>
+      <translation>模型出错：{}（详情见 GeoGround 日志面板）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/tasks.py" line="114" />
+      <source>The engine process stopped: {} (details in the GeoGround log panel)</source>
+      <translation>引擎进程已停止：{}（详情见 GeoGround 日志面板）</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="54" />
       <source>Current view</source>
       <translation>当前视图</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="54" />
+      <location filename="../plugin/ui/chat_dock.py" line="55" />
       <source>Whole layer</source>
       <translation>整个图层</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="55" />
+      <location filename="../plugin/ui/chat_dock.py" line="56" />
       <source>Selected polygon</source>
       <translation>选中的多边形</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="56" />
+      <location filename="../plugin/ui/chat_dock.py" line="57" />
       <source>Drawn rectangle</source>
       <translation>绘制的矩形</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="57" />
+      <location filename="../plugin/ui/chat_dock.py" line="58" />
       <source>The part of the raster the instruction is about</source>
       <translation>指令所针对的栅格范围</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="60" />
+      <location filename="../plugin/ui/chat_dock.py" line="61" />
       <source>Draw</source>
       <translation>绘制</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="61" />
+      <location filename="../plugin/ui/chat_dock.py" line="62" />
       <source>Draw a rectangle on the map (area “Drawn rectangle”)</source>
       <translation>在地图上绘制矩形（范围“绘制的矩形”）</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="65" />
+      <location filename="../plugin/ui/chat_dock.py" line="66" />
       <source>Model: a name, a local folder or a Hugging Face hub id</source>
       <translation>模型：名称、本地文件夹或 Hugging Face Hub ID</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="69" />
+      <location filename="../plugin/ui/chat_dock.py" line="70" />
       <source>Where the model runs</source>
       <translation>模型运行的设备</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="72" />
+      <location filename="../plugin/ui/chat_dock.py" line="73" />
       <source>Export…</source>
       <translation>导出…</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="73" />
+      <location filename="../plugin/ui/chat_dock.py" line="74" />
       <source>Export result layers and the conversation to a GeoPackage</source>
       <translation>将结果图层和对话导出为 GeoPackage</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="96" />
+      <location filename="../plugin/ui/chat_dock.py" line="98" />
       <source>e.g. Segment all storage tanks</source>
       <translation>例如：Segment all storage tanks</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="98" />
+      <location filename="../plugin/ui/chat_dock.py" line="100" />
       <source>Send</source>
       <translation>发送</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="100" />
+      <location filename="../plugin/ui/chat_dock.py" line="102" />
       <source>Stop</source>
       <translation>停止</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="203" />
-      <source>You</source>
-      <translation>你</translation>
+      <location filename="../plugin/ui/chat_dock.py" line="229" />
+      <source>You:</source>
+      <translation>你：</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="114" />
+      <location filename="../plugin/ui/chat_dock.py" line="229" />
+      <source>GeoGround:</source>
+      <translation>GeoGround：</translation>
+    </message>
+    <message>
+      <location filename="../plugin/ui/chat_dock.py" line="120" />
       <source>Type an instruction first, for example “Segment all buildings”.</source>
       <translation>请先输入指令，例如“Segment all buildings”。</translation>
     </message>
     <message>
-      <location filename="../plugin/ui/chat_dock.py" line="117" />
+      <location filename="../plugin/ui/chat_dock.py" line="123" />
       <source>Add or select a raster layer first.</source>
       <translation>请先添加或选择一个栅格图层。</translation>
     </message>

@@ -6,7 +6,7 @@ is written and added to the project on the main thread when the task finishes.
 
 from __future__ import annotations
 
-import tempfile
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,16 +21,26 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.PyQt.QtCore import QObject
-from qgis.PyQt.QtWidgets import QFileDialog
+from qgis.PyQt.QtWidgets import QFileDialog, QMessageBox
 
 from .dependencies import missing_dependencies
 from .export import RESULT_PROPERTY, export_results, result_layers
 from .i18n import tr
 from .model_download import HubModel, ModelDownloadTask, ModelUnavailableError, pending_download, start_download
 from .raster_view import RasterSource, map_extent_to_layer, snapshot
-from .result_layers import phrase_color, read_conversation, write_conversation, write_polygons
+from .result_layers import (
+    copy_layers,
+    gpkg_layer_names,
+    phrase_color,
+    read_conversation,
+    result_layer_name,
+    source_table,
+    write_conversation,
+    write_polygons,
+)
+from .result_store import new_store, remove_store
 from .scopes import ScopeError, selection_in_raster_crs, selection_layer
-from .segmentation import ENGINES, result_rows, segment_source
+from .segmentation import engines, result_rows, segment_source
 from .settings import Settings
 from .tasks import EngineTask
 from .ui.download_dialog import DownloadDialog
@@ -49,24 +59,33 @@ class Job:
     settings: Settings
     layer_name: str
     clip: bytes | None = None  # WKB in the layer's CRS: results are cut to it (the "Selected polygon" area)
+    scope: str = "view"  # the dock's area choice, for the words of a "nothing found" answer
 
 
-def unsaved_results_gpkg() -> Path:
-    """Where results go while the project has no file yet (moved beside the project when it is saved)."""
-    return Path(tempfile.gettempdir()) / "geoground" / ("unsaved_project" + RESULTS_SUFFIX)
-
-
-def results_gpkg(project: QgsProject | None = None) -> Path:
-    """Beside the project file when it is saved; otherwise a file in the temporary folder."""
+def beside_project(project: QgsProject | None = None) -> Path | None:
+    """``<project>_geoground.gpkg`` beside the project file; None while the project is no local file (unsaved, or
+    kept in a database)."""
     project = project or QgsProject.instance()
-    if project.fileName():
-        path = Path(project.fileName())
-        return path.with_name(path.stem + RESULTS_SUFFIX)
-    return unsaved_results_gpkg()
+    if not project.fileName() or project.projectStorage() is not None:
+        return None
+    path = Path(project.fileName())
+    return path.with_name(path.stem + RESULTS_SUFFIX)
 
 
 def run_job(job: Job, task: EngineTask):
-    """Worker-thread part: read the view and ask the engine (see segmentation.segment_source)."""
+    """Worker-thread part: read the view and ask the engine (see segmentation.segment_source). A whole-layer run
+    that will take long asks the user first."""
+
+    def confirm(tiles: int, seconds: float | None) -> bool:
+        if seconds is None:
+            question = tr("The whole layer is answered in {} tiles; this can take several minutes. Go on?")
+            question = question.format(tiles)
+        else:
+            question = tr("The whole layer is answered in {} tiles, about {} min. Go on?").format(
+                tiles, max(1, round(seconds / 60))
+            )
+        return task.ask(question)
+
     return segment_source(
         job.source,
         job.extent,
@@ -74,6 +93,8 @@ def run_job(job: Job, task: EngineTask):
         job.settings,
         report=task.report,
         on_text=task.stream,
+        on_status=task.status,
+        confirm=confirm if job.extent is None else None,
         should_stop=task.isCanceled,
     )
 
@@ -88,6 +109,7 @@ class ChatController(QObject):
         self.task: EngineTask | None = None  # the running chat task, or the model download that precedes it
         self.download_dialog: DownloadDialog | None = None
         self.turns: list[dict] = []
+        self._store: Path | None = None  # this unsaved project's temporary GeoPackage, made on first use
         self._drawer: RectangleDrawer | None = None  # made on first use: the map canvas is not touched before
         dock.draw_requested.connect(lambda: self.drawer.start())
         dock.closed.connect(self._clear_rectangle)
@@ -98,7 +120,7 @@ class ChatController(QObject):
         project = QgsProject.instance()
         project.readProject.connect(self.load_history)
         project.cleared.connect(self._forget_history)
-        project.projectSaved.connect(self.keep_unsaved_results)
+        project.writeProject.connect(self.keep_results_with_project)  # emitted before the layers' sources are written
 
     @property
     def drawer(self) -> RectangleDrawer:
@@ -139,7 +161,7 @@ class ChatController(QObject):
         settings = Settings.load()
         settings.default_model = self.dock.model or settings.default_model
         settings.device = self.dock.device or settings.device
-        job = Job(source, extent, instruction, settings, layer.name(), clip)
+        job = Job(source, extent, instruction, settings, layer.name(), clip, scope=self.dock.scope)
         try:
             model = pending_download(settings.default_model, settings.model_cache_dir or None)
         except ModelUnavailableError as exc:
@@ -199,9 +221,19 @@ class ChatController(QObject):
         )
         self.task.progressChanged.connect(lambda p: self.dock.progress.setValue(int(p)))
         self.task.text_streamed.connect(self.dock.stream_text)
+        self.task.status_changed.connect(self.dock.show_status)
+        self.task.confirm_requested.connect(self._confirm)
         self.dock.set_busy(True)
         self.dock.begin_answer()
         QgsApplication.taskManager().addTask(self.task)
+
+    def _confirm(self, question: str) -> None:
+        """Ask the running task's question (a long whole-layer run) and pass the answer back."""
+        task = self.task
+        if not isinstance(task, EngineTask):
+            return
+        answer = QMessageBox.question(self.dock, tr("GeoGround"), question, QMessageBox.Yes | QMessageBox.No)
+        task.answer(answer == QMessageBox.Yes)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -215,28 +247,38 @@ class ChatController(QObject):
             self.download_dialog = None
         self._clear_rectangle()
         self.shutdown_signals()
-        ENGINES.clear()
+        engines().stop(wait=1.0)
 
     def _finished(self, job: Job, result, error: str | None) -> None:
         self.task = None
         self.dock.set_busy(False)
-        if error is not None:
+        if error is not None:  # failed or stopped: the question leaves the stored conversation, the notice says why
+            self._drop_question(job)
             self.dock.end_answer()
             self.dock.show_notice(error)
             return
         view, segmentation = result
         for warning in view.warnings:
             self.dock.show_notice(warning)
-        gpkg = results_gpkg()
-        layer_name = _layer_name(job.instruction)
         rows = result_rows(segmentation, view.crs_wkt, clip=job.clip)
+        layer = None
         try:
-            layer = write_polygons(gpkg, layer_name, view.crs_wkt, rows)
+            gpkg = self.results_gpkg()
+            layer_name = result_layer_name(job.instruction, gpkg_layer_names(gpkg)) if rows else ""
+            if rows:  # nothing found: no empty layer, but the turn stays in the conversation
+                layer = write_polygons(gpkg, layer_name, view.crs_wkt, rows)
             self._record("assistant", segmentation.reply_text, layer_name)
             write_conversation(gpkg, self.turns)
         except OSError as exc:
+            if self.turns and self.turns[-1]["role"] == "assistant":
+                self.turns.pop()
+            self._drop_question(job)
             self.dock.end_answer()
             self.dock.show_notice(str(exc))
+            return
+        if layer is None:
+            self.dock.end_answer(segmentation.reply_text)
+            self.dock.show_notice(nothing_found(job.instruction, job.scope if job.extent is not None else "layer"))
             return
         layer.setCustomProperty(RESULT_PROPERTY, True)
         QgsProject.instance().addMapLayer(layer)
@@ -247,6 +289,11 @@ class ChatController(QObject):
             tr("{} object(s) in layer “{}” ({}).").format(len(rows), layer_name, gpkg.name),
             layer.id(),
         )
+
+    def _drop_question(self, job: Job) -> None:
+        """Forget the user turn of a job that got no answer, so the saved conversation has no unanswered question."""
+        if self.turns and self.turns[-1]["role"] == "user" and self.turns[-1]["text"] == job.instruction:
+            self.turns.pop()
 
     def select_phrase(self, layer_id: str, phrase: str) -> list[int]:
         """Select and flash the polygons of one grounded phrase (the dock's phrase links)."""
@@ -278,37 +325,102 @@ class ChatController(QObject):
         self.dock.show_notice(tr("Exported to {}.").format(written))
         return written
 
+    def results_gpkg(self) -> Path:
+        """Beside the project file once it is saved; before that, this project's own temporary GeoPackage."""
+        beside = beside_project()
+        if beside is not None:
+            return beside
+        if self._store is None:
+            self._store = new_store()
+        return self._store
+
     def load_history(self, *_args) -> None:
-        """Show the conversation stored with the project's results (called when a project is opened)."""
-        self.turns = read_conversation(results_gpkg())
-        self.dock.show_history(self.turns)
+        """Show the conversation stored with the project's results (called when a project is opened), each answer's
+        phrases linked again to its result layer."""
+        gpkg = self.results_gpkg()
+        self.turns = read_conversation(gpkg)
+        self.dock.show_history(self._linked_turns(gpkg))
+
+    def _linked_turns(self, gpkg: Path) -> list[dict]:
+        """The turns with, for each answer whose layer is in the project, that layer's id and its phrase colours."""
+        by_table: dict[str, object] = {}
+        for layer in result_layers():
+            path, table = source_table(layer)
+            if path is not None and _same_file(path, gpkg):
+                by_table[table] = layer  # the layer of this GeoPackage wins over a namesake from another one
+            else:
+                by_table.setdefault(table or layer.name(), layer)
+        shown = []
+        for turn in self.turns:
+            turn = dict(turn)
+            layer = by_table.get(turn.get("layer") or "") if turn.get("role") == "assistant" else None
+            if layer is not None:
+                index = layer.fields().indexOf("phrase")
+                phrases = sorted(str(v) for v in layer.uniqueValues(index)) if index >= 0 else []
+                turn["layer_id"] = layer.id()
+                turn["colors"] = {phrase: phrase_color(phrase).name() for phrase in phrases}
+            shown.append(turn)
+        return shown
 
     def _forget_history(self) -> None:
+        """A new (or another) project: an empty conversation; the unsaved project's temporary results go."""
         self.turns = []
         self.dock.show_history([])
+        self._drop_store()
 
-    def keep_unsaved_results(self) -> None:
-        """Once an unsaved project gets a file, move results from the temporary GeoPackage beside it."""
-        temporary = unsaved_results_gpkg()
-        layers = [layer for layer in result_layers() if layer.source().startswith(str(temporary))]
-        if not layers:
+    def _drop_store(self) -> None:
+        """Delete this project's temporary GeoPackage unless a layer of the project still reads it."""
+        store, self._store = self._store, None
+        if store is None:
             return
-        destination = results_gpkg()
+        in_use = any(
+            _same_file(path, store)
+            for path, _ in (source_table(layer) for layer in QgsProject.instance().mapLayers().values())
+            if path is not None
+        )
+        if not in_use:
+            remove_store(store)
+
+    def keep_results_with_project(self, document=None) -> None:
+        """While the project file is written, copy the results kept elsewhere (the temporary GeoPackage of an
+        unsaved project, or the GeoPackage of its previous name) and the conversation into the GeoPackage beside
+        it, and point the layers there: the file written refers to that GeoPackage only, and reopens with every
+        result after the temporary folder is gone."""
+        project = QgsProject.instance()
+        destination = beside_project(project)
+        if destination is None:
+            if self._store is not None and result_layers(project):
+                self.dock.show_notice(
+                    tr("The project is not a file: GeoGround results stay in {} until it is saved as a file.").format(
+                        self._store.parent
+                    )
+                )
+            return
+        layers = [layer for layer in result_layers(project) if not _same_file(source_table(layer)[0], destination)]
+        if not layers and not self.turns:
+            return
         try:
-            export_results(layers, self.turns, destination)
+            tables, turns = copy_layers(layers, destination, self.turns, project.transformContext())
+            if turns:
+                write_conversation(destination, turns)
         except OSError as exc:
             self.dock.show_notice(str(exc))
             return
+        self.turns = turns
         for layer in layers:
-            layer.setDataSource(f"{destination}|layername={layer.name()}", layer.name(), "ogr")
-        self.dock.show_notice(tr("Results moved beside the project: {}.").format(destination))
+            layer.setDataSource(f"{destination}|layername={tables[layer.id()]}", layer.name(), "ogr")
+        if document is not None:  # the layer tree was written before this signal: give it the new sources too
+            _set_layer_tree_sources(document, {layer.id(): layer for layer in layers}, project)
+        self._drop_store()
+        if layers:
+            self.dock.show_notice(tr("Results moved beside the project: {}.").format(destination))
 
     def shutdown_signals(self) -> None:
         project = QgsProject.instance()
         for signal, slot in (
             (project.readProject, self.load_history),
             (project.cleared, self._forget_history),
-            (project.projectSaved, self.keep_unsaved_results),
+            (project.writeProject, self.keep_results_with_project),
         ):
             try:
                 signal.disconnect(slot)
@@ -317,12 +429,59 @@ class ChatController(QObject):
 
     def _record(self, role: str, text: str, layer: str) -> None:
         if not self.turns:
-            self.turns = read_conversation(results_gpkg())
+            self.turns = read_conversation(self.results_gpkg())
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.turns.append({"turn": len(self.turns), "role": role, "text": text, "layer": layer, "created": created})
 
 
-def _layer_name(instruction: str) -> str:
-    stamp = datetime.now().strftime("%H%M%S")
-    words = "".join(c if c.isalnum() else "_" for c in instruction.lower()).strip("_")
-    return f"{words[:40].strip('_') or 'result'}_{stamp}"
+def _same_file(path: Path | None, other: Path) -> bool:
+    if path is None:
+        return False
+    try:
+        return Path(path).resolve() == Path(other).resolve()
+    except OSError:
+        return str(path) == str(other)
+
+
+def _set_layer_tree_sources(document, layers: dict, project: QgsProject) -> None:
+    """Write the current sources of ``layers`` (by id) into the layer tree of a project document being written."""
+    nodes = document.elementsByTagName("layer-tree-layer")
+    for index in range(nodes.count()):
+        element = nodes.at(index).toElement()
+        layer = layers.get(element.attribute("id"))
+        if layer is not None:
+            element.setAttribute("source", project.pathResolver().writePath(layer.publicSource()))
+
+
+_ASKING = re.compile(
+    r"^(?:please\s+)?(?:(?:segment|find|detect|outline|show(?:\s+me)?|extract|locate|mark|highlight|identify|"
+    r"delineate|map|count|mask|where\s+are)\s+)(?:(?:all|every|each|any|the)\s+)*(?:of\s+the\s+)?",
+    re.IGNORECASE,
+)
+_WHERE = re.compile(
+    r"\s+(?:in|on|within|inside|from)\s+(?:this|the)\s+(?:image|picture|view|area|scene|layer|map|raster)$",
+    re.IGNORECASE,
+)
+
+
+def object_words(instruction: str) -> str:
+    """The objects an instruction asks for ("Segment all storage tanks" -> "storage tanks"); "" when it is not a
+    request of that kind (a description, a question)."""
+    text = instruction.strip().rstrip(".!?").strip()
+    asking = _ASKING.match(text)
+    if asking is None:
+        return ""
+    words = _WHERE.sub("", text[asking.end() :]).strip()
+    return words if 0 < len(words.split()) <= 6 else ""
+
+
+def nothing_found(instruction: str, scope: str) -> str:
+    """What the dock says when an answer outlines nothing, in the instruction's own object words."""
+    words = object_words(instruction) or tr("objects")
+    if scope == "layer":
+        return tr("No {} found in this layer.").format(words)
+    if scope == "selection":
+        return tr("No {} found in the selected polygons.").format(words)
+    if scope == "rectangle":
+        return tr("No {} found in the drawn rectangle.").format(words)
+    return tr("No {} found in this view.").format(words)

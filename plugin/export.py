@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from qgis.core import QgsProject, QgsVectorFileWriter, QgsVectorLayer
+from qgis.core import QgsProject, QgsVectorLayer
 
 from .i18n import tr
-from .result_layers import ResultWriteError, write_conversation
+from .result_layers import ResultWriteError, copy_layers, write_conversation
 
 RESULT_PROPERTY = "geoground/result"  # custom layer property marking our result layers
 
@@ -25,7 +25,8 @@ def result_layers(project: QgsProject | None = None) -> list[QgsVectorLayer]:
 
 
 def export_results(layers: Sequence[QgsVectorLayer], turns: Sequence[dict], destination: Path) -> Path:
-    """Write ``layers`` (one GeoPackage layer each, same names) and the conversation table to ``destination``.
+    """Write ``layers`` (one GeoPackage layer each, named as their tables; a name taken twice gets a suffix) and
+    the conversation table to ``destination``.
 
     Atomic: everything goes to a temporary file beside the destination, which replaces it only when complete, so an
     existing file is never left half-written.
@@ -35,18 +36,10 @@ def export_results(layers: Sequence[QgsVectorLayer], turns: Sequence[dict], dest
         raise ResultWriteError(tr("There are no result layers to export."))
     temporary = destination.with_name(destination.stem + ".partial.gpkg")
     try:
-        for index, layer in enumerate(layers):
-            options = QgsVectorFileWriter.SaveVectorOptions()
-            options.driverName = "GPKG"
-            options.layerName = layer.name()
-            options.actionOnExistingFile = (
-                QgsVectorFileWriter.CreateOrOverwriteFile if index == 0 else QgsVectorFileWriter.CreateOrOverwriteLayer
-            )
-            error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(
-                layer, str(temporary), QgsProject.instance().transformContext(), options
-            )
-            if error != QgsVectorFileWriter.NoError:
-                raise ResultWriteError(tr("Cannot export layer {}: {}").format(layer.name(), message))
+        if temporary.exists():
+            temporary.unlink()  # left by an export that was interrupted
+        # Layers of the same name (renamed by the user, or from two GeoPackages) each keep their own table.
+        _, turns = copy_layers(layers, temporary, turns, QgsProject.instance().transformContext())
         write_conversation(temporary, turns)
         os.replace(temporary, destination)
     finally:

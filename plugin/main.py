@@ -40,6 +40,7 @@ class GeoGroundPlugin:
         self.toolbar = None
         self.options_factory = None
         self.controller = None
+        self.missing_message = None
 
     def initProcessing(self) -> None:  # noqa: N802 - QGIS API name; qgis_process calls only this
         activate_private_site()  # packages installed earlier by the plugin itself
@@ -82,34 +83,62 @@ class GeoGroundPlugin:
 
         missing = missing_dependencies()
         if missing:
-            self.iface.messageBar().pushMessage(
+            bar = self.iface.messageBar()
+            warning = bar.createMessage(
                 tr("GeoGround"),
                 tr("The engine needs Python packages that are not installed: {}.").format(", ".join(missing))
                 + " "
                 + tr("Use Raster → GeoGround → Install engine dependencies…"),
-                level=Qgis.Warning,
-                duration=0,
             )
+            self.missing_message = bar.pushWidget(warning, Qgis.Warning)
+            from .installer import EVENTS
+
+            EVENTS.installed.connect(self._dependencies_installed)
+
+    def _dependencies_installed(self) -> None:
+        """The packages are there now: the warning about missing ones goes."""
+        if self.missing_message is not None:
+            try:
+                self.iface.messageBar().popWidget(self.missing_message)
+            except RuntimeError:  # the user closed it already
+                pass
+            self.missing_message = None
 
     def _install_dependencies(self) -> None:
-        """Ask how to install (online or from a folder of wheels), then run pip in the background."""
+        """Ask how to install (online or from a folder of wheels), saying which PyTorch build and about how much it
+        downloads before anything starts, then run pip in the background with a progress bar in the message bar."""
+        from collections.abc import Callable
         from pathlib import Path
 
-        from .dependencies import private_site_dir
-        from .installer import start_install
+        from qgis.PyQt.QtWidgets import QProgressBar
 
+        from .dependencies import choose_torch_build, engine_requirements, forget_dependency_check, private_site_dir
+        from .installer import install_summary, start_install
+
+        if getattr(self, "install_task", None) is not None:
+            self.iface.messageBar().pushMessage(
+                tr("GeoGround"), tr("The engine's packages are being installed already."), level=Qgis.Info, duration=5
+            )
+            return
+        forget_dependency_check()  # ask afresh: packages may have been installed since QGIS started
         missing = missing_dependencies()
         if not missing:
             self.iface.messageBar().pushMessage(
                 tr("GeoGround"), tr("All engine dependencies are installed."), level=Qgis.Success, duration=5
             )
             return
+        build = choose_torch_build()
         box = QMessageBox(self.iface.mainWindow())
         box.setWindowTitle(tr("Install engine dependencies"))
         box.setText(
             tr("Install {} into {}? QGIS's own Python packages are not changed.").format(
                 ", ".join(missing), private_site_dir()
             )
+        )
+        box.setInformativeText(
+            install_summary(build, "torch" in missing)
+            + "\n"
+            + tr("Installing from a folder of wheels downloads nothing.")
         )
         online = box.addButton(tr("Install from the internet"), QMessageBox.AcceptRole)
         offline = box.addButton(tr("Install from a folder of wheels…"), QMessageBox.AcceptRole)
@@ -124,11 +153,30 @@ class GeoGroundPlugin:
         elif box.clickedButton() is not online:
             return
 
-        def done(ok: bool, message: str) -> None:
-            level = Qgis.Success if ok else Qgis.Critical
-            self.iface.messageBar().pushMessage(tr("GeoGround"), message, level=level, duration=0)
+        bar = self.iface.messageBar()
+        item = bar.createMessage(tr("GeoGround"), tr("Installing the engine's packages…"))
+        progress = QProgressBar()
+        progress.setRange(0, 100)
+        progress.setMaximumWidth(300)
+        item.layout().addWidget(progress)
+        bar.pushWidget(item, Qgis.Info)
 
-        self.install_task = start_install(done, missing, wheel_dir)
+        def show(update: Callable[[], None]) -> None:
+            try:
+                update()
+            except RuntimeError:  # the user closed the message: nothing left to update
+                pass
+
+        def done(ok: bool, message: str) -> None:  # noqa: FBT001 - start_install's callback
+            self.install_task = None
+            show(lambda: bar.popWidget(item))
+            level = Qgis.Success if ok else Qgis.Critical
+            bar.pushMessage(tr("GeoGround"), message, level=level, duration=0)
+
+        task = start_install(done, engine_requirements(missing), wheel_dir, build=None if wheel_dir else build)
+        task.progressChanged.connect(lambda value: show(lambda: progress.setValue(int(value))))
+        task.status_changed.connect(lambda phase: show(lambda: item.setText(phase)))
+        self.install_task = task
 
     def _add_layer_menu(self) -> None:
         """Right-click on raster layers in the Layers panel: "Segment all..." and "Custom instruction..."."""
@@ -164,6 +212,13 @@ class GeoGroundPlugin:
         self.dock.submit()
 
     def unload(self) -> None:
+        from .installer import EVENTS
+
+        try:
+            EVENTS.installed.disconnect(self._dependencies_installed)
+        except (TypeError, RuntimeError):  # never connected
+            pass
+        self._dependencies_installed()
         if self.controller is not None:
             self.controller.shutdown()
             self.controller = None

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
+import math
+import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from qgis.core import (
@@ -20,6 +23,8 @@ from qgis.core import (
     QgsFields,
     QgsFillSymbol,
     QgsGeometry,
+    QgsMapLayer,
+    QgsProviderRegistry,
     QgsRendererCategory,
     QgsVectorFileWriter,
     QgsVectorLayer,
@@ -48,6 +53,9 @@ CONVERSATION_FIELDS: tuple[tuple[str, QVariant.Type], ...] = (
     ("layer", QVariant.String),
     ("created", QVariant.String),
 )
+# Decimals kept per measured attribute: more would only be noise (mask probabilities, areas from pixel outlines).
+ROUNDING = {"score": 3, "area_m2": 2, "perimeter_m": 2}
+_now = datetime.now  # the clock of layer names (replaced in tests)
 
 
 class ResultWriteError(OSError):
@@ -69,9 +77,62 @@ def fields_of(spec: Sequence[tuple[str, QVariant.Type]]) -> QgsFields:
     return fields
 
 
+def gpkg_layer_names(gpkg: Path) -> list[str]:
+    """Every table of ``gpkg`` (layers, non-spatial tables and GeoPackage internals); empty when there is no file."""
+    gpkg = Path(gpkg)
+    if not gpkg.exists():
+        return []
+    try:
+        connection = sqlite3.connect(str(gpkg))
+        try:
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise ResultWriteError(tr("{} is not a GeoPackage: {}").format(gpkg, exc)) from exc
+    return [str(name) for (name,) in rows]
+
+
+def unique_layer_name(base: str, taken: Iterable[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``... : the first that is no table of ``taken`` (compared as SQLite does,
+    ignoring case) and not a name reserved by the GeoPackage format or the conversation table."""
+    taken_lower = {name.lower() for name in taken} | {CONVERSATION_TABLE}
+    base = base or "result"
+    if base.lower().startswith(("gpkg_", "rtree_", "sqlite_")):
+        base = "result_" + base
+    name, n = base, 2
+    while name.lower() in taken_lower:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def result_layer_name(instruction: str, taken: Iterable[str]) -> str:
+    """``<instruction words>_<HHMMSS>``, made unique among ``taken`` so that no earlier result is ever replaced."""
+    words = "".join(c if c.isalnum() else "_" for c in instruction.lower()).strip("_")
+    return unique_layer_name(f"{words[:40].strip('_') or 'result'}_{_now().strftime('%H%M%S')}", taken)
+
+
+def source_table(layer: QgsMapLayer) -> tuple[Path | None, str]:
+    """(GeoPackage file, table name) of an OGR layer's source; (None, "") for other sources."""
+    if layer.providerType() != "ogr":
+        return None, ""
+    parts = QgsProviderRegistry.instance().decodeUri("ogr", layer.source())
+    path = parts.get("path") or ""
+    return (Path(path) if path else None), str(parts.get("layerName") or "")
+
+
 def _write(
-    gpkg: Path, layer_name: str, spec, geometry_type, crs: QgsCoordinateReferenceSystem, rows: Iterable[QgsFeature]
+    gpkg: Path,
+    layer_name: str,
+    spec,
+    geometry_type,
+    crs: QgsCoordinateReferenceSystem,
+    rows: Iterable[QgsFeature],
+    replace: bool = False,
 ) -> None:
+    """Write a new table of ``gpkg``; an existing table of that name is an error unless ``replace`` is set."""
+    if not replace and layer_name.lower() in {name.lower() for name in gpkg_layer_names(gpkg)}:
+        raise ResultWriteError(tr("{} already has a layer named {}; it is not replaced.").format(gpkg, layer_name))
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     options.layerName = layer_name
@@ -101,12 +162,22 @@ def polygon_feature(fields: QgsFields, wkb: bytes, attributes: dict) -> QgsFeatu
     geometry.convertToMultiType()
     feature.setGeometry(geometry)
     for field in fields:
-        feature[field.name()] = attributes.get(field.name())
+        feature[field.name()] = _rounded(field.name(), attributes.get(field.name()))
     return feature
 
 
+def _rounded(name: str, value):
+    """Measured values to the decimals of ROUNDING (NaN and missing values as they are)."""
+    if name in ROUNDING and isinstance(value, (int, float)) and math.isfinite(value):
+        return round(float(value), ROUNDING[name])
+    return value
+
+
 def write_polygons(gpkg: Path, layer_name: str, crs_wkt: str, polygons: Sequence[tuple[bytes, dict]]) -> QgsVectorLayer:
-    """Write (WKB, attributes) rows as a MultiPolygon layer of ``gpkg`` and return it loaded and styled."""
+    """Write (WKB, attributes) rows as a new MultiPolygon layer of ``gpkg`` and return it loaded and styled.
+
+    A layer of that name already in ``gpkg`` is an error: results are never overwritten (see result_layer_name).
+    """
     gpkg = Path(gpkg)
     try:
         gpkg.parent.mkdir(parents=True, exist_ok=True)
@@ -142,11 +213,48 @@ def write_conversation(gpkg: Path, turns: Sequence[dict]) -> None:
         QgsWkbTypes.NoGeometry,
         QgsCoordinateReferenceSystem(),
         rows(),
+        replace=True,
     )
+
+
+def copy_layers(
+    layers: Sequence[QgsVectorLayer],
+    gpkg: Path,
+    turns: Sequence[dict],
+    transform_context: QgsCoordinateTransformContext,
+) -> tuple[dict[str, str], list[dict]]:
+    """Copy ``layers`` into ``gpkg`` as new tables, never replacing one (a taken name gets a suffix).
+
+    Returns {layer id: table written} and ``turns`` with their layer names changed to the tables written, so the
+    conversation still names its layers.
+    """
+    gpkg = Path(gpkg)
+    taken = gpkg_layer_names(gpkg)
+    tables: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    for layer in layers:
+        old = source_table(layer)[1] or layer.name()
+        new = unique_layer_name(old, taken)
+        options = QgsVectorFileWriter.SaveVectorOptions()
+        options.driverName = "GPKG"
+        options.layerName = new
+        options.actionOnExistingFile = (
+            QgsVectorFileWriter.CreateOrOverwriteLayer if gpkg.exists() else QgsVectorFileWriter.CreateOrOverwriteFile
+        )
+        error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(layer, str(gpkg), transform_context, options)
+        if error != QgsVectorFileWriter.NoError:
+            raise ResultWriteError(tr("Cannot export layer {}: {}").format(layer.name(), message))
+        taken.append(new)
+        tables[layer.id()] = new
+        renamed.setdefault(old, new)
+    moved = [dict(turn, layer=renamed.get(turn.get("layer") or "", turn.get("layer"))) for turn in turns]
+    return tables, moved
 
 
 def read_conversation(gpkg: Path) -> list[dict]:
     """The conversation table of ``gpkg`` in turn order (empty when there is none)."""
+    if not Path(gpkg).is_file():  # not written yet: no need for OGR to log that it cannot open it
+        return []
     table = QgsVectorLayer(f"{gpkg}|layername={CONVERSATION_TABLE}", CONVERSATION_TABLE, "ogr")
     if not table.isValid():
         return []

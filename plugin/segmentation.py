@@ -1,13 +1,13 @@
 """The QGIS-side segmentation job shared by the chat dock and the Processing algorithms.
 
-Pixels come from QGIS's providers, the engine answers through ``engine.geo.pipeline.segment_view``, and areas are
-measured with QGIS's own geodesy, so no second PROJ or GDAL is used for anything QGIS already does.
+Pixels come from QGIS's providers, the engine answers in its own process (``engine.worker``, through
+:mod:`.engine_process`), polygons come back as WKB and are parsed and measured with QGIS's own GEOS and geodesy: no
+library of the engine (torch, shapely, rasterio, pyproj, pyogrio) is loaded into QGIS's process.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 
 from qgis.core import (
@@ -20,36 +20,69 @@ from qgis.core import (
     QgsUnitTypes,
 )
 
+from .engine_process import EngineProcess
+from .i18n import tr
 from .raster_view import RasterSource, RasterView, read_view
 from .scopes import clip_polygon
 from .settings import Settings
 
-
-class EngineCache:
-    """Keeps one loaded engine (model, device, precision); loads again only when one of them changes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._engine = None
-
-    def get(self, model: str, device: str, precision: str, cache_dir: str | None):
-        key = (model, device, precision, cache_dir)
-        with self._lock:
-            if self._key != key:
-                from ..engine.api import Engine
-
-                self._engine = None  # free the old model before loading the next
-                self._engine = Engine.load(model, device=device, dtype=precision, cache_dir=cache_dir)
-                self._key = key
-            return self._engine
-
-    def clear(self) -> None:
-        with self._lock:
-            self._engine, self._key = None, None
+Event = dict
+Status = Callable[[str], None]
+Confirm = Callable[[int, "float | None"], bool]  # (tiles, estimated seconds or None) -> go on?
+CONFIRM_ABOVE_S = 60.0  # a whole-layer run expected to take longer than this asks first
+CONFIRM_ABOVE_TILES = 16  # ... and so does one of more tiles than this when no time per tile is known yet
 
 
-ENGINES = EngineCache()  # one model in memory for the dock and the Processing algorithms alike
+class InProcessEngines:
+    """The worker's interface served in this process (tests with stand-in models; Python consoles outside QGIS).
+
+    Answers make the same round trip through plain data as the worker's, so callers see exactly what they would
+    get from the process. Never used inside QGIS's desktop binary, where the engine's geometry libraries clash.
+    """
+
+    def __init__(self, loader: Callable[[str, str, str, str | None], object] | None = None) -> None:
+        from ..engine.service import EngineService
+
+        self._service = EngineService(loader) if loader is not None else EngineService()
+        self.seconds_per_tile: dict[str, float] = {}
+
+    def segment(self, request: dict, image, on_event=lambda e: None, should_stop=lambda: False):
+        from ..engine.service import SegmentAnswer, SegmentRequest
+
+        answer = self._service.segment(SegmentRequest.from_dict(request), image, on_event, should_stop)
+        return SegmentAnswer.from_dict(answer.to_dict())
+
+    def plan(self, request: dict, height: int, width: int, on_event=lambda e: None, should_stop=lambda: False):
+        from ..engine.service import SegmentRequest
+
+        return self._service.plan(SegmentRequest.from_dict(request), height, width, on_event)
+
+    def stop(self, wait: float = 0.0) -> None:
+        self._service.clear()
+
+
+ENGINES = EngineProcess()  # one engine process (one model in memory) for the dock and the Processing algorithms
+
+
+def engines():
+    """The engine the plugin talks to now (looked up at call time, so tests can put a stand-in in its place)."""
+    return ENGINES
+
+
+def status_text(event: Event) -> str | None:
+    """What the user reads about an engine event (None: nothing worth saying)."""
+    stage = event.get("stage")
+    if event.get("event") == "status" and stage == "loading":
+        return tr("Loading the model {} (the first instruction after QGIS starts takes longer)…").format(
+            event.get("model", "")
+        )
+    if event.get("event") == "status" and stage == "loaded":
+        return tr("Model loaded in {:.1f} s.").format(float(event.get("seconds", 0.0)))
+    if event.get("event") == "status" and stage == "waiting":
+        return tr("Waiting for the previous GeoGround job to finish…")
+    if event.get("event") == "progress" and int(event.get("total", 1)) > 1:
+        return tr("Tile {} of {} done.").format(event.get("done"), event.get("total"))
+    return None
 
 
 def segment_source(
@@ -58,41 +91,72 @@ def segment_source(
     instruction: str,
     settings: Settings,
     *,
-    engines: EngineCache = ENGINES,
     report: Callable[[float], None] = lambda percent: None,
     on_text: Callable[[str], None] | None = None,
+    on_status: Status | None = None,
+    confirm: Confirm | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-) -> tuple[RasterView, object]:
-    """Read the view, load (or reuse) the engine, ask it; returns the view and a SegmentationResult whose areas are
-    still unmeasured (see :func:`result_rows`). Raises ``engine.types.Cancelled`` when ``should_stop()``."""
-    from ..engine.geo.pipeline import segment_view
+):
+    """Read the view and ask the engine process; returns the view and an ``engine.service.SegmentAnswer`` (WKB
+    features in the view's CRS, measured later by :func:`result_rows`). ``on_status`` hears model loading and tiles
+    done; ``confirm(tiles, seconds)`` is asked before a long run and stops it when it says no. Raises
+    ``engine.types.Cancelled`` when ``should_stop()`` or when the user declines."""
     from ..engine.types import Cancelled
 
+    if not instruction or not instruction.strip():
+        raise ValueError(tr("The instruction is empty."))
     report(2)
     view = read_view(source, extent)
     if should_stop():
         raise Cancelled("stopped before the model ran")
-    report(10)
-    engine = engines.get(settings.default_model, settings.device, settings.precision, settings.model_cache_dir)
+    report(5)
+    engine = engines()
+    request = {
+        "instruction": instruction,
+        "transform": list(view.transform),
+        "crs_wkt": view.crs_wkt,
+        "model": settings.default_model,
+        "device": settings.device,
+        "dtype": settings.precision,
+        "cache_dir": settings.model_cache_dir or None,
+        "nodata": next((v for v in view.nodata if v is not None), None),
+        "ground_gsd": ground_pixel_size(view),  # coarser than the model's max_gsd: upsampled first
+        "max_new_tokens": settings.max_new_tokens,
+        "tile_size": settings.tile_size or None,  # None: the model's input size
+        "overlap": settings.tile_overlap if settings.tile_size else None,
+    }
+    loading = [False]
+
+    def on_event(event: Event) -> None:
+        if event.get("event") == "text":
+            if on_text is not None:
+                on_text(event.get("text", ""))
+            return
+        if event.get("stage") == "loading":
+            loading[0] = True
+            report(8)
+        elif event.get("stage") == "loaded":
+            report(30)
+        elif event.get("event") == "progress":
+            report(30 + 65 * int(event["done"]) / max(int(event["total"]), 1))
+        text = status_text(event)
+        if text and on_status is not None:
+            on_status(text)
+
+    if confirm is not None:
+        rows, cols = view.data.shape[-2:]
+        tiles = int(engine.plan(request, rows, cols, on_event, should_stop)["tiles"])
+        per_tile = engine.seconds_per_tile.get(settings.default_model)
+        seconds = tiles * per_tile if per_tile is not None else None
+        long_run = (seconds is not None and seconds > CONFIRM_ABOVE_S) or (
+            seconds is None and tiles > CONFIRM_ABOVE_TILES
+        )
+        if long_run and not confirm(tiles, seconds):
+            raise Cancelled("declined")
     report(30)
-    result = segment_view(
-        view.data,
-        view.transform,
-        view.crs_wkt,
-        instruction,
-        engine,
-        nodata=next((v for v in view.nodata if v is not None), None),
-        max_new_tokens=settings.max_new_tokens,
-        measure=False,  # measured with QGIS's geodesy in result_rows
-        ground_gsd=ground_pixel_size(view),  # coarser than the model's max_gsd: upsampled first
-        tile_size=settings.tile_size or None,  # None: the model's input size
-        overlap=settings.tile_overlap if settings.tile_size else None,
-        on_progress=lambda done, total: report(30 + 65 * done / total),
-        on_text=on_text,
-        should_stop=should_stop,
-    )
+    answer = engine.segment(request, view.data, on_event, should_stop)
     report(95)
-    return view, result
+    return view, answer
 
 
 def area_perimeter_measurer(crs_wkt: str) -> Callable[[bytes], tuple[float, float]]:
@@ -119,19 +183,17 @@ def area_perimeter_measurer(crs_wkt: str) -> Callable[[bytes], tuple[float, floa
 
 def ground_pixel_size(view: RasterView) -> float | None:
     """Metres per pixel on the ground at the view's centre, by QGIS's geodesy (None without a CRS)."""
-    from affine import Affine
-
-    from ..engine.geo.measure import pixel_corners
+    from ..engine.geo.pixels import pixel_corners
 
     rows, cols = view.data.shape[-2:]
-    corners = pixel_corners(Affine(*view.transform), rows / 2, cols / 2)
+    corners = pixel_corners(view.transform, rows / 2, cols / 2)
     pixel = QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in corners]])
     area, _ = area_perimeter_measurer(view.crs_wkt)(bytes(pixel.asWkb()))
     return math.sqrt(area) if math.isfinite(area) and area > 0 else None
 
 
 def result_rows(result, crs_wkt: str, clip: bytes | None = None) -> list[tuple[bytes, dict]]:
-    """(WKB, attributes) per feature of a SegmentationResult, measured in m2 / m.
+    """(WKB, attributes) per feature of an ``engine.service.SegmentAnswer``, measured in m2 / m.
 
     With ``clip`` (WKB in the result's CRS) each polygon is cut to it first and dropped when nothing is left, so the
     areas are those of the clipped objects.
@@ -143,16 +205,16 @@ def result_rows(result, crs_wkt: str, clip: bytes | None = None) -> list[tuple[b
         clip_geometry.fromWkb(clip)
     rows = []
     for feature in result.features:
-        wkb = feature.geometry.wkb
+        wkb = feature["wkb"]
         if clip_geometry is not None:
             wkb = clip_polygon(wkb, clip_geometry)
             if wkb is None:
                 continue
         area, perimeter = measure(wkb)
         attributes = {
-            "phrase": feature.phrase,
-            "class": feature.label or feature.phrase,
-            "score": feature.score,
+            "phrase": feature["phrase"],
+            "class": feature.get("label") or feature["phrase"],
+            "score": feature["score"],
             "area_m2": area,
             "perimeter_m": perimeter,
             "instruction": result.instruction,

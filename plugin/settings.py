@@ -6,9 +6,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from qgis.core import QgsApplication, QgsSettings
-from qgis.gui import QgsOptionsPageWidget, QgsOptionsWidgetFactory
+from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QLineEdit, QSpinBox
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QSpinBox
 
 from .i18n import tr
 from .resources import icon_path
@@ -61,7 +61,10 @@ class SettingsPage(QgsOptionsPageWidget):
         super().__init__(parent)
         current = Settings.load()
         form = QFormLayout(self)
-        self.cache_dir = QLineEdit(current.model_cache_dir, self)
+        self.cache_dir = QgsFileWidget(self)
+        self.cache_dir.setStorageMode(QgsFileWidget.GetDirectory)
+        self.cache_dir.setDialogTitle(tr("Model cache folder"))
+        self.cache_dir.setFilePath(current.model_cache_dir)
         self.model = _combo(self, MODEL_CHOICES, current.default_model, editable=True)
         self.device = _combo(self, DEVICE_CHOICES, current.device)
         self.precision = _combo(self, PRECISION_CHOICES, current.precision)
@@ -76,10 +79,38 @@ class SettingsPage(QgsOptionsPageWidget):
         form.addRow(tr("Tile size (pixels)"), self.tile_size)
         form.addRow(tr("Tile overlap (pixels)"), self.tile_overlap)
         form.addRow(tr("Answer token limit"), self.max_new_tokens)
+        tips = {
+            self.cache_dir: tr(
+                "Where models are downloaded and converted (several GB each). Empty: the geoground/models folder of "
+                "the QGIS profile."
+            ),
+            self.model: tr(
+                "The model the chat dock starts with: demo, a published name, a local folder or a Hugging Face hub id."
+            ),
+            self.device: tr("Where the model runs: auto uses the GPU (CUDA) when there is one, otherwise the CPU."),
+            self.precision: tr(
+                "Number format of the model's weights: auto picks bfloat16 or float16 on a GPU and float32 on the "
+                "CPU; lower precision needs less memory."
+            ),
+            self.tile_size: tr(
+                "Areas larger than this are answered in overlapping tiles of this size. “Model's input size” lets "
+                "each model use its own."
+            ),
+            self.tile_overlap: tr(
+                "How much neighbouring tiles overlap, so objects on a tile edge are seen whole (at most half a tile; "
+                "with the model's input size, 1/8 of the tile is used)."
+            ),
+            self.max_new_tokens: tr("The longest answer the model may write, in tokens (about ¾ of a word each)."),
+        }
+        for widget, tip in tips.items():
+            widget.setToolTip(tip)
+            label = form.labelForField(widget)
+            if label is not None:
+                label.setToolTip(tip)
 
     def current(self) -> Settings:
         return Settings(
-            model_cache_dir=self.cache_dir.text().strip() or default_cache_dir(),
+            model_cache_dir=self.cache_dir.filePath().strip() or default_cache_dir(),
             default_model=self.model.currentText().strip() or "demo",
             device=self.device.currentText(),
             precision=self.precision.currentText(),

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from .pixels import pixel_corners
+
 if TYPE_CHECKING:
     from affine import Affine
     from pyproj import CRS, Geod, Transformer
@@ -86,11 +88,6 @@ class Measurer:
     def _project_to_geographic(self, coords: np.ndarray) -> np.ndarray:
         lon, lat = self._to_geographic.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([lon, lat])
-
-
-def pixel_corners(transform: Affine, row: float, col: float) -> list[tuple[float, float]]:
-    """The map coordinates of the four corners of pixel (``row``, ``col``), in ring order."""
-    return [transform * xy for xy in ((col, row), (col + 1, row), (col + 1, row + 1), (col, row + 1))]
 
 
 def area_perimeter(geometry: shapely.Geometry, crs: object) -> tuple[float, float]:

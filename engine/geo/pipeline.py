@@ -187,7 +187,7 @@ def segment_raster(
         crs_wkt=crs_wkt,
         instruction=instruction,
         model=str(name),
-        reply_text=_reply_text(texts, finish.features, len(tiles)),
+        reply_text=_reply_text(texts, [f for _, f in finish.features], len(tiles)),
         source=os.fspath(path),
         transform=transform,
         tiles=len(tiles),
@@ -251,17 +251,10 @@ def segment_view(
     height, width = rgb.shape[:2]
     if ground_gsd is None and measure:
         ground_gsd = measurer.ground_pixel_size(transform, height / 2, width / 2)
-    # In memory, so at most MAX_ZOOMED_PIXELS (segment_raster reads tile by tile and needs no cap).
-    zoom = min(_zoom(engine, ground_gsd), math.sqrt(MAX_ZOOMED_PIXELS / (height * width)))
+    zoom, tiles = view_plan(engine, height, width, ground_gsd, tile_size=tile_size, overlap=overlap)
     if zoom > 1:
         rgb, valid, transform = _upsample(rgb, valid, transform, zoom)
         height, width = rgb.shape[:2]
-    size = tile_size or _view_size(engine)
-    whole = Window(0, 0, width, height)
-    if size and max(height, width) > TILE_ABOVE * size:
-        tiles = tile_grid(whole, size, size // 8 if overlap is None else overlap)
-    else:
-        tiles = [single_tile(whole)]
 
     def crop(tile: Tile) -> tuple[np.ndarray, np.ndarray] | None:
         rows, cols = tile.window.toslices()
@@ -288,12 +281,34 @@ def segment_view(
         crs_wkt=crs_wkt or None,
         instruction=instruction,
         model=str(name),
-        reply_text=_reply_text(texts or [], finish.features, len(tiles)),
+        reply_text=_reply_text(texts or [], [f for _, f in finish.features], len(tiles)),
         source=source,
         transform=transform,
         tiles=len(tiles),
         ground_pixel_size=abs(transform.a),
     )
+
+
+def view_plan(
+    engine: ChatModel,
+    height: int,
+    width: int,
+    ground_gsd: float | None = None,
+    *,
+    tile_size: int | None = None,
+    overlap: int | None = None,
+) -> tuple[float, list[Tile]]:
+    """How :func:`segment_view` will answer a ``height`` x ``width`` view: the upsampling factor (1.0: none) and the
+    tiles of the upsampled view. Cheap (no pixels), so a caller can say how long a run takes before starting it."""
+    # In memory, so at most MAX_ZOOMED_PIXELS (segment_raster reads tile by tile and needs no cap).
+    zoom = min(_zoom(engine, ground_gsd), math.sqrt(MAX_ZOOMED_PIXELS / (height * width)))
+    if zoom > 1:
+        height, width = max(1, round(height * zoom)), max(1, round(width * zoom))
+    size = tile_size or _view_size(engine)
+    whole = Window(0, 0, width, height)
+    if size and max(height, width) > TILE_ABOVE * size:
+        return zoom, tile_grid(whole, size, size // 8 if overlap is None else overlap)
+    return zoom, [single_tile(whole)]
 
 
 def _run_tiles(
@@ -526,9 +541,21 @@ def _pieces(reply: Reply, tile: Tile, valid: np.ndarray) -> list[Piece]:
 
 
 def _reply_text(texts: list[str], features: list, tiles: int) -> str:
+    """One answer's text, or for a tiled answer what the merged polygons hold: one tile's words would describe only
+    that tile, and the tile count is ours, not the user's business."""
     if tiles == 1:
         return texts[0] if texts else ""
-    return f"{len(features)} object(s) found in {tiles} tiles." + (f" {texts[0]}" if texts else "")
+    return count_text([f.phrase for f in features])
+
+
+def count_text(phrases: Sequence[str]) -> str:
+    """ "Found 3 objects: storage tank (2), ship (1)." from the phrases of the found objects; "Nothing found." when
+    there are none."""
+    if not phrases:
+        return "Nothing found."
+    counts = Counter(phrases)
+    listed = ", ".join(f"{phrase} ({count})" for phrase, count in counts.most_common())
+    return f"Found {len(phrases)} object{'s' if len(phrases) != 1 else ''}: {listed}."
 
 
 def _next_turn_index(gpkg_path: str | os.PathLike) -> int:

@@ -112,6 +112,7 @@ class SegmentByInstruction(QgsProcessingAlgorithm):
                 self._instruction,
                 self._settings,
                 report=feedback.setProgress,
+                on_status=feedback.pushInfo,
                 should_stop=feedback.isCanceled,
             )
         except Exception as exc:  # noqa: BLE001 - Processing shows QgsProcessingException messages to the user
@@ -125,11 +126,19 @@ class SegmentByInstruction(QgsProcessingAlgorithm):
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        if context.willLoadLayerOnCompletion(dest_id):  # named after the instruction, not the output's "Objects"
+            context.layerToLoadOnCompletionDetails(dest_id).name = output_layer_name(self._instruction)
         fields = fields_of(RESULT_FIELDS)
         for wkb, attributes in result_rows(result, view.crs_wkt):
             sink.addFeature(polygon_feature(fields, wkb, attributes), QgsFeatureSink.FastInsert)
         feedback.pushInfo(result.reply_text)
         return {self.OUTPUT: dest_id, self.ANSWER: result.reply_text}
+
+
+def output_layer_name(instruction: str, limit: int = 60) -> str:
+    """The name of the layer loaded into the project: the instruction, shortened to ``limit`` characters."""
+    text = " ".join(instruction.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class DescribeWithGroundedMasks(SegmentByInstruction):

@@ -25,6 +25,7 @@ from ..i18n import tr
 from ..settings import DEVICE_CHOICES, MODEL_CHOICES, Settings
 
 DOCK_OBJECT_NAME = "GeoGroundChatDock"
+NNBSP = "\u202f"  # narrow no-break space
 
 
 class ChatDock(QDockWidget):
@@ -84,6 +85,7 @@ class ChatDock(QDockWidget):
         self.conversation.anchorClicked.connect(self._on_anchor)
         self._blocks: list[str] = []  # HTML paragraphs; the last one is rewritten while an answer streams
         self._streaming: str | None = None
+        self._busy = False  # a job (or the model download before it) is running
         layout.addWidget(self.conversation, 1)
 
         self.progress = QProgressBar(body)
@@ -107,7 +109,11 @@ class ChatDock(QDockWidget):
         self.setWidget(body)
 
     def submit(self) -> None:
-        """Validate the input and emit it; problems are shown in the conversation, never raised."""
+        """Validate the input and emit it; problems are shown in the conversation, never raised.
+
+        The input is cleared only when the instruction was taken (a job started); when it is refused (no selection,
+        no rectangle, still busy...) the text stays, to send again once the problem is fixed.
+        """
         text = self.input.text().strip()
         layer = self.layer_combo.currentLayer()
         if not text:
@@ -116,9 +122,15 @@ class ChatDock(QDockWidget):
         if layer is None:
             self.show_notice(tr("Add or select a raster layer first."))
             return
+        was_busy = self._busy
+        question = len(self._blocks)
         self.append_message("user", text)
-        self.input.clear()
         self.instruction_submitted.emit(layer, text)
+        if self._busy and not was_busy:
+            self.input.clear()
+        elif question < len(self._blocks) and self._blocks[question] == self._message_html("user", html.escape(text)):
+            del self._blocks[question]  # refused: the notice that says why stays, the question goes back to the input
+            self._render()
 
     def _on_scope_chosen(self, index: int) -> None:
         if self.scope_combo.itemData(index) == "rectangle":
@@ -163,11 +175,17 @@ class ChatDock(QDockWidget):
         return self.device_combo.currentText()
 
     def show_history(self, turns: list[dict]) -> None:
-        """Replace the view with a stored conversation (the one kept in the project's results GeoPackage)."""
+        """Replace the view with a stored conversation (the one kept in the project's results GeoPackage); an answer
+        whose turn carries ``layer_id`` and ``colors`` gets its phrase links back, as when it was given."""
         self._blocks.clear()
         self._streaming = None
         for turn in turns:
-            self._blocks.append(self._message_html(turn["role"], html.escape(str(turn["text"] or ""))))
+            text = str(turn["text"] or "")
+            if turn["role"] == "assistant" and turn.get("layer_id"):
+                body = self._answer_html(text, turn.get("colors") or {}, turn["layer_id"])
+            else:
+                body = html.escape(text)
+            self._blocks.append(self._message_html(turn["role"], body))
         self._render()
 
     def end_answer(
@@ -182,16 +200,24 @@ class ChatDock(QDockWidget):
             self._blocks.pop()
             self._render()
             return
-        body = html.escape(text)
-        for phrase, color in sorted((colors or {}).items(), key=lambda item: -len(item[0])):
-            escaped = html.escape(phrase)
-            href = f"phrase:{quote(layer_id, safe='')}/{quote(phrase, safe='')}"
-            link = f'<a href="{href}" style="color:{color}; font-weight:bold; text-decoration:none">{escaped}</a>'
-            body = body.replace(escaped, link, 1) if escaped in body else body + f" [{link}]"
+        body = self._answer_html(text, colors or {}, layer_id)
         if summary:
             body += f"<br><small>{html.escape(summary)}</small>"
         self._blocks[-1] = self._message_html("assistant", body)
         self._render()
+
+    @staticmethod
+    def _answer_html(text: str, colors: dict[str, str], layer_id: str) -> str:
+        """The answer with each grounded phrase in its colour, as a link that selects its polygons."""
+        body = html.escape(text)
+        if not layer_id:
+            return body
+        for phrase, color in sorted(colors.items(), key=lambda item: -len(item[0])):
+            escaped = html.escape(phrase)
+            href = f"phrase:{quote(layer_id, safe='')}/{quote(phrase, safe='')}"
+            link = f'<a href="{href}" style="color:{color}; font-weight:bold; text-decoration:none">{escaped}</a>'
+            body = body.replace(escaped, link, 1) if escaped in body else body + f" [{link}]"
+        return body
 
     def _on_anchor(self, url: QUrl) -> None:
         target = url.toString()
@@ -200,21 +226,32 @@ class ChatDock(QDockWidget):
             self.phrase_clicked.emit(unquote(layer_id), unquote(phrase))
 
     def _message_html(self, role: str, body_html: str) -> str:
-        who = tr("You") if role == "user" else tr("GeoGround")
-        return f"<p><b>{html.escape(who)}:</b> {body_html}</p>"
+        who = tr("You:") if role == "user" else tr("GeoGround:")  # the colon is translated: French puts a space
+        return f"<p><b>{html.escape(who)}</b> {body_html}</p>"
 
     def _add_block(self, block: str) -> None:
         self._blocks.append(block)
         self._render()
 
     def _render(self) -> None:
-        self.conversation.setHtml("".join(self._blocks))
+        # Qt's HTML reader turns the narrow no-break space of French punctuation ("Vous :") into a plain, breakable
+        # space unless white space is preserved around it.
+        self.conversation.setHtml("".join(self._blocks).replace(NNBSP, f'<span style="white-space:pre">{NNBSP}</span>'))
         bar = self.conversation.verticalScrollBar()
         bar.setValue(bar.maximum())
 
+    def show_status(self, text: str) -> None:
+        """What the running job is doing (loading the model, tiles done), on the progress bar."""
+        self.progress.setTextVisible(True)
+        self.progress.setFormat(f"{text}  %p%")
+        self.progress.setToolTip(text)
+
     def set_busy(self, busy: bool) -> None:
+        self._busy = busy
         self.send_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.progress.setVisible(busy)
         if busy:
             self.progress.setValue(0)
+            self.progress.setFormat("%p%")
+            self.progress.setToolTip("")

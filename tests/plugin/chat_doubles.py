@@ -52,13 +52,13 @@ def scene(tmp_path, qgis_iface, qgis_new_project):
 
 @pytest.fixture
 def use_model(monkeypatch):
-    """Put a stand-in model behind the plugin's engine cache (imported now: plugin unload tests purge modules)."""
-    from geoground.plugin.segmentation import ENGINES
+    """Serve a stand-in model in this process in place of the engine process (imported now: plugin unload tests
+    purge modules). The answers still make the engine process's round trip through plain data (WKB)."""
+    from geoground.plugin import segmentation
 
     def install(model_or_factory):
-        monkeypatch.setattr(
-            ENGINES, "get", model_or_factory if callable(model_or_factory) else lambda *a: model_or_factory
-        )
+        loader = model_or_factory if callable(model_or_factory) else (lambda *a: model_or_factory)
+        monkeypatch.setattr(segmentation, "ENGINES", segmentation.InProcessEngines(loader))
 
     return install
 

@@ -37,3 +37,14 @@ def loaded_plugin(qgis_iface, qgis_app, plugin_package, plugins_dir):
     # consistent copy of the package instead of a mix of old and new modules.
     for name in [m for m in sys.modules if m == plugin_package or m.startswith(plugin_package + ".")]:
         del sys.modules[name]
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    """The system's temporary folder, here one the test can wipe as a reboot does."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

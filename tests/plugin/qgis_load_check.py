@@ -14,6 +14,7 @@ if block_engine:
         sys.modules[name] = None  # any import of it now fails, as if not installed
 
 from qgis.core import Qgis, QgsApplication  # noqa: E402
+from qgis.gui import QgsMessageBar  # noqa: E402
 from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
 
 app = QgsApplication([], False)
@@ -24,18 +25,19 @@ class Iface:
     """The QgisInterface calls the plugin makes, recorded."""
 
     def __init__(self):
-        self.window, self.warnings, self.menu_actions = QMainWindow(), [], []
+        self.window, self.menu_actions = QMainWindow(), []
         self.layer_actions, self.options_pages = [], []
+        self.bar = QgsMessageBar(self.window)
+
+    @property
+    def warnings(self):
+        return [item.text() for item in self.bar.items() if item.level() == Qgis.Warning]
 
     def mainWindow(self):  # noqa: N802
         return self.window
 
     def messageBar(self):  # noqa: N802
-        return self
-
-    def pushMessage(self, title, text, level=Qgis.Info, duration=-1):  # noqa: N802
-        if level == Qgis.Warning:
-            self.warnings.append(text)
+        return self.bar
 
     def addDockWidget(self, area, dock):  # noqa: N802
         self.window.addDockWidget(area, dock)
@@ -89,5 +91,6 @@ else:
     assert engine.__file__.startswith(plugins_dir), engine.__file__
 assert qgis.utils.unloadPlugin(package), "unload failed"
 assert not iface.menu_actions, "menu actions left after unload"
+assert not iface.warnings, f"messages left in the message bar after unload: {iface.warnings}"
 assert not iface.layer_actions and not iface.options_pages, "layer actions or options page left after unload"
 print("LOADED-OK")

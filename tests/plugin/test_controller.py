@@ -86,7 +86,8 @@ def test_engine_errors_are_messages_not_exceptions(scene, controller, use_model)
 
 
 def test_the_real_tiny_model_runs_through_the_plugin(scene, controller):
-    """The real engine (random tiny weights) behind the same path: a layer in the raster's CRS, answer text shown."""
+    """The real engine (random tiny weights) behind the same path: the answer is shown, and what it outlines is a
+    layer in the raster's CRS (random weights may outline nothing: then no layer, and the dock says so)."""
     from qgis.core import QgsSettings
 
     QgsSettings().setValue("GeoGround/max_new_tokens", 24)
@@ -98,8 +99,9 @@ def test_the_real_tiny_model_runs_through_the_plugin(scene, controller):
     finally:
         QgsSettings().remove("GeoGround")
     layers = result_layers()
-    assert len(layers) == 1, controller.dock.conversation.toPlainText()
-    assert layers[0].crs() == QgsCoordinateReferenceSystem(UTM)
+    text = controller.dock.conversation.toPlainText()
+    assert len(layers) == 1 or (not layers and "No discs found in this view." in text), text
+    assert all(layer.crs() == QgsCoordinateReferenceSystem(UTM) for layer in layers)
 
 
 def _point(x, y):
@@ -187,24 +189,6 @@ def test_results_survive_saving_and_reopening_the_project(scene, controller, use
     assert reopened.featureCount() == len(DISCS)
     history = controller.dock.conversation.toPlainText()  # the conversation came back from the GeoPackage
     assert "Segment all discs" in history and "Found discs." in history
-
-
-def test_results_of_an_unsaved_project_move_beside_it_on_save(scene, controller, use_model, monkeypatch, tmp_path):
-    from geoground.plugin import controller as controller_module
-
-    layer, folder = scene
-    temporary = tmp_path / "tmp" / "unsaved_project_geoground.gpkg"
-    monkeypatch.setattr(controller_module, "unsaved_results_gpkg", lambda: temporary)
-    project = QgsProject.instance()
-    project.setFileName("")
-    use_model(StreamingDouble())
-    ask(controller, layer, "Segment all discs")
-    wait_for(controller)
-    [result] = result_layers()
-    assert result.source().startswith(str(temporary))
-    assert project.write(str(folder / "saved.qgz"))
-    assert result.source().startswith(str(folder / "saved_geoground.gpkg"))
-    assert result.isValid() and result.featureCount() == len(DISCS)
 
 
 def test_a_view_larger_than_the_model_input_is_answered_in_tiles(scene, controller, use_model, qgis_app):

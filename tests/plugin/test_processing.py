@@ -6,7 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsApplication, QgsCoordinateReferenceSystem, QgsVectorLayer
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProcessingOutputLayerDefinition,
+    QgsProject,
+    QgsVectorLayer,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
 from test_geo_helpers import UTM, disc_image, utm_transform, write_raster  # noqa: E402
@@ -23,15 +31,17 @@ class DescribingDouble:
         from geoground.engine.types import Reply, Segment
 
         mask = image.mean(axis=2) > 128
-        return Reply("There are two discs.", [Segment("discs", mask, 0.8)], "There are two <p> discs </p> [SEG].")
+        return Reply(
+            "There are two discs.", [Segment("discs", mask, 0.876543219)], "There are two <p> discs </p> [SEG]."
+        )
 
 
 @pytest.fixture
 def provider(qgis_processing, monkeypatch):
+    from geoground.plugin import segmentation
     from geoground.plugin.processing.provider import GeoGroundProvider
-    from geoground.plugin.segmentation import ENGINES
 
-    monkeypatch.setattr(ENGINES, "get", lambda *args: DescribingDouble())
+    monkeypatch.setattr(segmentation, "ENGINES", segmentation.InProcessEngines(lambda *args: DescribingDouble()))
     registry = QgsApplication.processingRegistry()
     if registry.providerById("geoground") is None:
         provider = GeoGroundProvider()
@@ -109,3 +119,40 @@ def test_empty_instruction_is_a_clear_error(provider, raster):
             feedback=feedback,
         )
     assert any("instruction is empty" in error for error in feedback.errors), feedback.errors
+
+
+def run_loading_the_output(algorithm: str, parameters: dict, tmp_path) -> tuple[dict, QgsProcessingContext]:
+    """Run as the toolbox does: the output is a temporary layer to be loaded into the project, named "Objects"."""
+    import processing
+
+    raster = str(write_raster(tmp_path / "discs.tif", disc_image(240, 320, DISCS)))
+    output = QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", QgsProject.instance())
+    output.destinationName = "Objects"
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    results = processing.run(
+        algorithm, {"INPUT": raster, **parameters, "OUTPUT": output}, context=context, feedback=QgsProcessingFeedback()
+    )
+    return results, context
+
+
+def loaded_names(context: QgsProcessingContext) -> list[str]:
+    return [details.name for details in context.layersToLoadOnCompletion().values()]
+
+
+def test_output_is_named_after_the_instruction(provider, tmp_path, qgis_new_project):
+    results, context = run_loading_the_output(
+        "geoground:segmentbyinstruction", {"INSTRUCTION": "Segment all discs"}, tmp_path
+    )
+    assert loaded_names(context) == ["Segment all discs"]
+    layer = context.getMapLayer(results["OUTPUT"]) if isinstance(results["OUTPUT"], str) else results["OUTPUT"]
+    assert {round(f["score"], 6) for f in layer.getFeatures()} == {0.877}  # rounded to 3 decimals
+
+
+def test_a_long_instruction_is_shortened(provider, tmp_path, qgis_new_project):
+    from geoground.plugin.processing.algorithms import DESCRIBE_INSTRUCTION, output_layer_name
+
+    _, context = run_loading_the_output("geoground:describewithgroundedmasks", {}, tmp_path)
+    [name] = loaded_names(context)
+    assert name == output_layer_name(DESCRIBE_INSTRUCTION) and name.endswith("…") and len(name) <= 60
+    assert name[:-1].strip() in DESCRIBE_INSTRUCTION

@@ -69,3 +69,61 @@ def test_a_file_that_is_not_a_geopackage_is_a_clear_error(tmp_path, qgis_app):
     with pytest.raises(ResultWriteError):
         write_polygons(bogus, "x", UTM, rows())
     assert bogus.read_text() == "this is not a database"
+
+
+def test_measures_are_rounded_in_the_rows_written(tmp_path, qgis_app):
+    from geoground.plugin.result_layers import write_polygons
+
+    square, attributes = rows()[0]
+    unrounded = {**attributes, "score": 0.912345678, "area_m2": 123.456789, "perimeter_m": 45.678912}
+    layer = write_polygons(tmp_path / "r.gpkg", "tanks", UTM, [(square, unrounded)])
+    [feature] = layer.getFeatures()
+    assert (feature["score"], feature["area_m2"], feature["perimeter_m"]) == (0.912, 123.46, 45.68)
+
+
+def test_result_names_are_unique_in_the_geopackage(tmp_path, qgis_app, monkeypatch):
+    from datetime import datetime
+
+    from geoground.plugin import result_layers
+    from geoground.plugin.result_layers import gpkg_layer_names, result_layer_name, write_polygons
+
+    gpkg = tmp_path / "r.gpkg"
+    assert gpkg_layer_names(gpkg) == []
+    # the same instruction at the same time of day, on two days
+    monkeypatch.setattr(result_layers, "_now", lambda: datetime(2026, 1, 1, 9, 30, 5))
+    first = result_layer_name("Segment all tanks!", gpkg_layer_names(gpkg))
+    write_polygons(gpkg, first, UTM, rows()[:1])
+    monkeypatch.setattr(result_layers, "_now", lambda: datetime(2026, 1, 2, 9, 30, 5))
+    second = result_layer_name("Segment all tanks!", gpkg_layer_names(gpkg))
+    write_polygons(gpkg, second, UTM, rows())
+    assert (first, second) == ("segment_all_tanks_093005", "segment_all_tanks_093005_2")
+    assert QgsVectorLayer(f"{gpkg}|layername={first}", "f", "ogr").featureCount() == 1
+    assert QgsVectorLayer(f"{gpkg}|layername={second}", "s", "ogr").featureCount() == 2
+    assert result_layer_name("conversation", []) != "conversation"
+
+
+def test_the_writer_never_replaces_a_result(tmp_path, qgis_app):
+    from geoground.plugin.result_layers import ResultWriteError, write_polygons
+
+    gpkg = tmp_path / "r.gpkg"
+    write_polygons(gpkg, "tanks", UTM, rows()[:1])
+    with pytest.raises(ResultWriteError, match="not replaced"):
+        write_polygons(gpkg, "TANKS", UTM, rows())  # SQLite table names ignore case
+    assert QgsVectorLayer(f"{gpkg}|layername=tanks", "t", "ogr").featureCount() == 1
+
+
+def test_copied_layers_never_replace_tables_and_the_turns_follow(tmp_path, qgis_app):
+    from qgis.core import QgsProject
+
+    from geoground.plugin.result_layers import copy_layers, read_conversation, write_conversation, write_polygons
+
+    source = write_polygons(tmp_path / "a.gpkg", "tanks", UTM, rows())
+    destination = tmp_path / "b.gpkg"
+    write_polygons(destination, "tanks", UTM, rows()[:1])  # an earlier result of the same name
+    turns = [{"turn": 0, "role": "assistant", "text": "Two.", "layer": "tanks", "created": "t"}]
+    tables, moved = copy_layers([source], destination, turns, QgsProject.instance().transformContext())
+    assert tables == {source.id(): "tanks_2"} and moved[0]["layer"] == "tanks_2" and turns[0]["layer"] == "tanks"
+    write_conversation(destination, moved)
+    assert QgsVectorLayer(f"{destination}|layername=tanks", "t", "ogr").featureCount() == 1
+    assert QgsVectorLayer(f"{destination}|layername=tanks_2", "t", "ogr").featureCount() == 2
+    assert read_conversation(destination)[0]["layer"] == "tanks_2"

@@ -48,3 +48,20 @@ def test_options_page_applies_what_the_user_set(qgis_app):
         384,
         "org/some-model",
     )
+
+
+def test_options_page_picks_the_cache_folder_and_explains_every_setting(qgis_app, tmp_path):
+    from qgis.gui import QgsFileWidget
+
+    from geoground.plugin.settings import Settings, SettingsPage
+
+    page = SettingsPage()
+    assert isinstance(page.cache_dir, QgsFileWidget) and page.cache_dir.storageMode() == QgsFileWidget.GetDirectory
+    assert page.cache_dir.filePath() == Settings.load().model_cache_dir
+    widgets = [page.cache_dir, page.model, page.device, page.precision, page.tile_size, page.tile_overlap]
+    widgets.append(page.max_new_tokens)
+    tips = [widget.toolTip() for widget in widgets]
+    assert all(tips) and len(set(tips)) == len(tips)
+    page.cache_dir.setFilePath(str(tmp_path / "models"))
+    page.apply()
+    assert Settings.load().model_cache_dir == str(tmp_path / "models")

@@ -1,0 +1,194 @@
+"""The engine process the plugin talks to: answers, events, errors, cancel, a killed worker, concurrent jobs.
+
+These run the real worker (``python -m geoground.engine.worker``) with the shipped ``demo`` model; nothing here
+needs QGIS. The plugin's own modules are checked to load none of the engine's native libraries into QGIS.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from .chat_doubles import DISCS, disc_image
+
+UTM_33N = 'PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],AUTHORITY["EPSG","32633"]]'  # noqa: E501
+
+
+def request(instruction: str = "Segment all storage tanks", model: str = "demo", **extra) -> dict:
+    return dict(
+        {
+            "instruction": instruction,
+            "transform": [0.5, 0.0, 500000.0, 0.0, -0.5, 4000000.0],
+            "crs_wkt": UTM_33N,
+            "model": model,
+            "device": "cpu",
+            "ground_gsd": 0.5,
+            "max_new_tokens": 24,
+        },
+        **extra,
+    )
+
+
+@pytest.fixture
+def process(plugins_dir):
+    from geoground.plugin.engine_process import EngineProcess, worker_module
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugins_dir), os.environ.get("PYTHONPATH", "")]))
+    engine = EngineProcess(lambda: ([sys.executable, "-m", worker_module()], env))
+    yield engine
+    engine.stop()
+
+
+def test_the_worker_answers_with_wkb_polygons_and_reports_loading_and_text(process):
+    from qgis.core import QgsGeometry
+
+    events = []
+    answer = process.segment(request(), disc_image(240, 320, DISCS), events.append)
+    stages = [e.get("stage") for e in events if e.get("event") == "status"]
+    assert stages[:2] == ["loading", "loaded"], events
+    assert any(e.get("event") == "text" for e in events), "the answer did not stream"
+    assert answer.reply_text and answer.model == "demo" and answer.tiles == 1
+    for feature in answer.features:  # QGIS's own GEOS parses what the worker's shapely wrote
+        geometry = QgsGeometry()
+        geometry.fromWkb(feature["wkb"])
+        box = geometry.boundingBox()
+        assert geometry.isGeosValid() and 500000 <= box.xMinimum() and box.xMaximum() <= 500000 + 160
+    again = []
+    process.segment(request(), disc_image(240, 320, DISCS), again.append)
+    assert not [e for e in again if e.get("stage") == "loading"], "the model was loaded twice"
+    assert process.seconds_per_tile["demo"] > 0
+
+
+def test_a_large_view_reports_tiles_and_the_plan_matches(process):
+    image = np.zeros((3, 700, 700), dtype=np.uint8)
+    plan = process.plan(request(), 700, 700)
+    events = []
+    answer = process.segment(request(), image, events.append)
+    progress = [(e["done"], e["total"]) for e in events if e.get("event") == "progress"]
+    assert plan["tiles"] > 1 and answer.tiles == plan["tiles"]
+    assert progress == [(i, plan["tiles"]) for i in range(1, plan["tiles"] + 1)]
+    assert "tiles" not in answer.reply_text  # the user is told what was found, not how it was cut up
+
+
+def test_bad_requests_are_input_errors_and_the_worker_stays_up(process):
+    from geoground.plugin.engine_process import EngineInputError
+
+    with pytest.raises(EngineInputError, match="no-such-model"):
+        process.segment(request(model="no-such-model"), disc_image(240, 320, DISCS))
+    with pytest.raises(EngineInputError, match="no valid pixels"):
+        process.segment(request(nodata=30.0), np.full((3, 64, 64), 30, dtype=np.uint8))
+    assert process.segment(request(), disc_image(240, 320, DISCS)).reply_text
+
+
+def test_stop_cancels_a_running_job(process):
+    from geoground.engine.types import Cancelled
+
+    process.segment(request(), disc_image(240, 320, DISCS))  # model loaded
+    stop = threading.Event()
+    started = time.monotonic()
+
+    def on_event(event):
+        if event.get("event") == "progress":
+            stop.set()
+
+    with pytest.raises(Cancelled):
+        process.segment(request(), np.zeros((3, 1400, 1400), dtype=np.uint8), on_event, stop.is_set)
+    assert time.monotonic() - started < 60
+    assert process.segment(request(), disc_image(240, 320, DISCS)).reply_text  # the worker still answers
+
+
+def test_a_killed_worker_is_a_message_and_the_next_job_starts_a_new_one(process):
+    from geoground.plugin.engine_process import EngineProcessError
+
+    process.segment(request(), disc_image(240, 320, DISCS))
+    pid = process._process.pid
+
+    def kill_on_first_event(event):
+        if process._process is not None and process._process.pid == pid:
+            os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(EngineProcessError, match="killed by signal 9"):
+        process.segment(request(), np.zeros((3, 1400, 1400), dtype=np.uint8), kill_on_first_event)
+    answer = process.segment(request(), disc_image(240, 320, DISCS))
+    assert answer.reply_text and process._process.pid != pid
+
+
+def test_two_jobs_at_once_get_the_answers_they_get_alone(process):
+    """The dock and Processing may ask at the same time: each answer must be the one its job gets alone."""
+    jobs = {
+        "tanks": (request("Segment all storage tanks"), disc_image(240, 320, DISCS)),
+        "water": (request("Segment all water bodies"), 255 - disc_image(200, 260, [(100, 100, 60)])),
+    }
+    alone = {name: process.segment(req, image) for name, (req, image) in jobs.items()}
+    together, errors = {}, []
+
+    def run(name):
+        try:
+            together[name] = process.segment(*jobs[name])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in jobs for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors
+    for name in jobs:
+        assert together[name].reply_text == alone[name].reply_text
+        assert [f["wkb"] for f in together[name].features] == [f["wkb"] for f in alone[name].features]
+    assert alone["tanks"].reply_text != alone["water"].reply_text
+
+
+def test_the_in_process_service_never_runs_two_answers_at_once():
+    """The model keeps per-call state: the service serialises calls from several threads."""
+    from geoground.engine.service import EngineService, SegmentRequest
+    from geoground.engine.types import Reply, Segment
+
+    active, overlaps = [0], []
+
+    class Detector:
+        name = "detector"
+
+        def chat(self, image, conversation, **options):
+            active[0] += 1
+            if active[0] > 1:
+                overlaps.append(conversation)
+            time.sleep(0.05)
+            active[0] -= 1
+            return Reply(conversation, [Segment("thing", image.mean(axis=2) > 128)])
+
+    service = EngineService(lambda *a: Detector())
+    image = disc_image(240, 320, DISCS)
+    threads = [
+        threading.Thread(target=service.segment, args=(SegmentRequest.from_dict(request(f"job {i}")), image))
+        for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == []
+
+
+def test_the_plugin_loads_none_of_the_engines_native_libraries(plugins_dir):
+    """Inside QGIS's binary those libraries clash with the ones QGIS links (shapely's WKB fails, PROJ/GDAL copies
+    abort QGIS at exit): the plugin's modules must not import them."""
+    code = (
+        "import sys\n"
+        "import geoground.plugin.main, geoground.plugin.controller, geoground.plugin.segmentation\n"
+        "import geoground.plugin.processing.algorithms, geoground.plugin.engine_process\n"
+        "bad = [m for m in ('torch', 'shapely', 'rasterio', 'pyproj', 'pyogrio', 'transformers') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(plugins_dir))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""
