@@ -177,6 +177,7 @@ lint() {
   "$VENV/bin/ruff" check .
   "$VENV/bin/ruff" format --check .
   "$VENV/bin/flake8" --select=E9,F63,F7,F82 --exclude=.venv,build .
+  "$VENV/bin/python" tools/check_qt6.py
   "$VENV/bin/bandit" -q -r . -x ./.venv,./tests,./build -ll
 }
 

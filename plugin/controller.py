@@ -232,8 +232,9 @@ class ChatController(QObject):
         task = self.task
         if not isinstance(task, EngineTask):
             return
-        answer = QMessageBox.question(self.dock, tr("GeoGround"), question, QMessageBox.Yes | QMessageBox.No)
-        task.answer(answer == QMessageBox.Yes)
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        answer = QMessageBox.question(self.dock, tr("GeoGround"), question, buttons)
+        task.answer(answer == QMessageBox.StandardButton.Yes)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -260,13 +261,13 @@ class ChatController(QObject):
         view, segmentation = result
         for warning in view.warnings:
             self.dock.show_notice(warning)
-        rows = result_rows(segmentation, view.crs_wkt, clip=job.clip)
+        rows = result_rows(segmentation, view.crs or view.crs_wkt, clip=job.clip)
         layer = None
         try:
             gpkg = self.results_gpkg()
             layer_name = result_layer_name(job.instruction, gpkg_layer_names(gpkg)) if rows else ""
             if rows:  # nothing found: no empty layer, but the turn stays in the conversation
-                layer = write_polygons(gpkg, layer_name, view.crs_wkt, rows)
+                layer = write_polygons(gpkg, layer_name, view.crs or view.crs_wkt, rows)
             self._record("assistant", segmentation.reply_text, layer_name)
             write_conversation(gpkg, self.turns)
         except OSError as exc:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsApplication, QgsMapLayerType
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QFileDialog, QInputDialog, QMenu, QMessageBox
+from qgis.PyQt.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
 from .dependencies import activate_private_site, missing_dependencies
 from .i18n import install_translator, tr
+from .qt_compat import QAction
 from .resources import icon_path
 
 MENU = "&GeoGround"
@@ -60,7 +61,7 @@ class GeoGroundPlugin:
         self.iface.registerOptionsWidgetFactory(self.options_factory)
 
         self.dock = ChatDock(self.iface.mainWindow())
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.controller = ChatController(self.iface, self.dock)
 
@@ -140,10 +141,10 @@ class GeoGroundPlugin:
             + "\n"
             + tr("Installing from a folder of wheels downloads nothing.")
         )
-        online = box.addButton(tr("Install from the internet"), QMessageBox.AcceptRole)
-        offline = box.addButton(tr("Install from a folder of wheels…"), QMessageBox.AcceptRole)
-        box.addButton(QMessageBox.Cancel)
-        box.exec_()
+        online = box.addButton(tr("Install from the internet"), QMessageBox.ButtonRole.AcceptRole)
+        offline = box.addButton(tr("Install from a folder of wheels…"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
         wheel_dir = None
         if box.clickedButton() is offline:
             chosen = QFileDialog.getExistingDirectory(self.iface.mainWindow(), tr("Folder of wheels"))

@@ -49,6 +49,7 @@ class RasterView:
     extent: QgsRectangle
     scale: float = 1.0  # > 1 when the view was read coarser than the layer's native resolution
     warnings: list[str] = field(default_factory=list)
+    crs: QgsCoordinateReferenceSystem | None = None  # the layer's CRS as QGIS holds it (None: use crs_wkt)
 
 
 def map_extent_to_layer(extent: QgsRectangle, map_crs: QgsCoordinateReferenceSystem, layer: QgsRasterLayer):
@@ -71,6 +72,7 @@ class RasterSource:
     res_x: float
     res_y: float
     crs: QgsCoordinateReferenceSystem
+    crs_wkt: str = ""  # written on the main thread: a CRS's WKT is not reliably available from a worker thread
 
 
 def snapshot(layer: QgsRasterLayer) -> RasterSource:
@@ -86,6 +88,7 @@ def snapshot(layer: QgsRasterLayer) -> RasterSource:
         layer.rasterUnitsPerPixelX(),
         layer.rasterUnitsPerPixelY(),
         QgsCoordinateReferenceSystem(layer.crs()),
+        layer.crs().toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED) if layer.crs().isValid() else "",
     )
 
 
@@ -122,11 +125,12 @@ def read_view(
         array = np.frombuffer(bytes(block.data()), dtype=dtype).reshape(height, width)
         bands.append(array)
         nodata.append(block.noDataValue() if block.hasNoDataValue() else None)
-    crs_wkt = ""
-    if source.crs.isValid():
+    crs_wkt = source.crs_wkt
+    if not crs_wkt and source.crs.isValid():  # a source made without snapshot()
         crs_wkt = source.crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED)
-    else:
+    if not crs_wkt:
         warnings.append(tr("The layer has no CRS: results are placed in the layer's own coordinates."))
     px, py = wanted.width() / width, wanted.height() / height
     transform = (px, 0.0, wanted.xMinimum(), 0.0, -py, wanted.yMaximum())
-    return RasterView(np.stack(bands), transform, crs_wkt, nodata, wanted, scale, warnings)
+    crs = QgsCoordinateReferenceSystem(source.crs) if source.crs.isValid() else None
+    return RasterView(np.stack(bands), transform, crs_wkt, nodata, wanted, scale, warnings, crs)

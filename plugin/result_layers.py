@@ -30,28 +30,28 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
 
 from .i18n import tr
+from .qt_compat import FieldKind, FieldType
 
-RESULT_FIELDS: tuple[tuple[str, QVariant.Type], ...] = (
-    ("phrase", QVariant.String),
-    ("class", QVariant.String),
-    ("score", QVariant.Double),
-    ("area_m2", QVariant.Double),
-    ("perimeter_m", QVariant.Double),
-    ("instruction", QVariant.String),
-    ("model", QVariant.String),
-    ("created", QVariant.String),
+RESULT_FIELDS: tuple[tuple[str, FieldKind], ...] = (
+    ("phrase", FieldType.String),
+    ("class", FieldType.String),
+    ("score", FieldType.Double),
+    ("area_m2", FieldType.Double),
+    ("perimeter_m", FieldType.Double),
+    ("instruction", FieldType.String),
+    ("model", FieldType.String),
+    ("created", FieldType.String),
 )
 CONVERSATION_TABLE = "conversation"
-CONVERSATION_FIELDS: tuple[tuple[str, QVariant.Type], ...] = (
-    ("turn", QVariant.Int),
-    ("role", QVariant.String),
-    ("text", QVariant.String),
-    ("layer", QVariant.String),
-    ("created", QVariant.String),
+CONVERSATION_FIELDS: tuple[tuple[str, FieldKind], ...] = (
+    ("turn", FieldType.Int),
+    ("role", FieldType.String),
+    ("text", FieldType.String),
+    ("layer", FieldType.String),
+    ("created", FieldType.String),
 )
 # Decimals kept per measured attribute: more would only be noise (mask probabilities, areas from pixel outlines).
 ROUNDING = {"score": 3, "area_m2": 2, "perimeter_m": 2}
@@ -70,7 +70,7 @@ def phrase_color(phrase: str) -> QColor:
     return QColor(int(r * 255), int(g * 255), int(b * 255))
 
 
-def fields_of(spec: Sequence[tuple[str, QVariant.Type]]) -> QgsFields:
+def fields_of(spec: Sequence[tuple[str, FieldKind]]) -> QgsFields:
     fields = QgsFields()
     for name, kind in spec:
         fields.append(QgsField(name, kind))
@@ -173,7 +173,9 @@ def _rounded(name: str, value):
     return value
 
 
-def write_polygons(gpkg: Path, layer_name: str, crs_wkt: str, polygons: Sequence[tuple[bytes, dict]]) -> QgsVectorLayer:
+def write_polygons(
+    gpkg: Path, layer_name: str, crs_wkt: str | QgsCoordinateReferenceSystem, polygons: Sequence[tuple[bytes, dict]]
+) -> QgsVectorLayer:
     """Write (WKB, attributes) rows as a new MultiPolygon layer of ``gpkg`` and return it loaded and styled.
 
     A layer of that name already in ``gpkg`` is an error: results are never overwritten (see result_layer_name).
@@ -183,7 +185,10 @@ def write_polygons(gpkg: Path, layer_name: str, crs_wkt: str, polygons: Sequence
         gpkg.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResultWriteError(tr("Cannot create the folder for {}: {}").format(gpkg, exc.strerror or exc)) from exc
-    crs = QgsCoordinateReferenceSystem.fromWkt(crs_wkt) if crs_wkt else QgsCoordinateReferenceSystem()
+    if isinstance(crs_wkt, QgsCoordinateReferenceSystem):  # kept as QGIS holds it: no WKT round trip
+        crs = crs_wkt
+    else:
+        crs = QgsCoordinateReferenceSystem.fromWkt(crs_wkt) if crs_wkt else QgsCoordinateReferenceSystem()
     fields = fields_of(RESULT_FIELDS)
 
     rows = (polygon_feature(fields, wkb, attributes) for wkb, attributes in polygons)

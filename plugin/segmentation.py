@@ -159,10 +159,17 @@ def segment_source(
     return view, answer
 
 
-def area_perimeter_measurer(crs_wkt: str) -> Callable[[bytes], tuple[float, float]]:
+def as_crs(crs: QgsCoordinateReferenceSystem | str | None) -> QgsCoordinateReferenceSystem:
+    """A QGIS CRS from a CRS object (kept as is: no WKT round trip) or WKT (invalid when empty)."""
+    if isinstance(crs, QgsCoordinateReferenceSystem):
+        return crs
+    return QgsCoordinateReferenceSystem.fromWkt(crs) if crs else QgsCoordinateReferenceSystem()
+
+
+def area_perimeter_measurer(crs: QgsCoordinateReferenceSystem | str | None) -> Callable[[bytes], tuple[float, float]]:
     """(WKB) -> (area in m2, perimeter in m) with QgsDistanceArea on the CRS's ellipsoid, so geographic and Web
     Mercator layers get true ground measures; NaN without a CRS."""
-    crs = QgsCoordinateReferenceSystem.fromWkt(crs_wkt) if crs_wkt else QgsCoordinateReferenceSystem()
+    crs = as_crs(crs)
     if not crs.isValid():
         return lambda wkb: (math.nan, math.nan)
     distance_area = QgsDistanceArea()
@@ -188,17 +195,19 @@ def ground_pixel_size(view: RasterView) -> float | None:
     rows, cols = view.data.shape[-2:]
     corners = pixel_corners(view.transform, rows / 2, cols / 2)
     pixel = QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in corners]])
-    area, _ = area_perimeter_measurer(view.crs_wkt)(bytes(pixel.asWkb()))
+    area, _ = area_perimeter_measurer(view.crs or view.crs_wkt)(bytes(pixel.asWkb()))
     return math.sqrt(area) if math.isfinite(area) and area > 0 else None
 
 
-def result_rows(result, crs_wkt: str, clip: bytes | None = None) -> list[tuple[bytes, dict]]:
+def result_rows(
+    result, crs: QgsCoordinateReferenceSystem | str | None, clip: bytes | None = None
+) -> list[tuple[bytes, dict]]:
     """(WKB, attributes) per feature of an ``engine.service.SegmentAnswer``, measured in m2 / m.
 
     With ``clip`` (WKB in the result's CRS) each polygon is cut to it first and dropped when nothing is left, so the
     areas are those of the clipped objects.
     """
-    measure = area_perimeter_measurer(crs_wkt)
+    measure = area_perimeter_measurer(crs)
     clip_geometry = None
     if clip is not None:
         clip_geometry = QgsGeometry()

@@ -16,7 +16,7 @@ class DownloadDialog(QProgressDialog):
     def __init__(self, task, parent: QWidget | None = None) -> None:
         super().__init__(task.label(), tr("Cancel"), 0, 100, parent)
         self.setWindowTitle(tr("GeoGround"))
-        self.setWindowModality(Qt.WindowModal)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
         self.setAutoClose(False)
         self.setAutoReset(False)
         self.setMinimumDuration(0)

@@ -44,8 +44,12 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, QMetaObject, QPoint, Qt, QTimer, QVariant
+
+try:  # Qt6 moved QAction to QtGui
+    from qgis.PyQt.QtGui import QAction
+except ImportError:  # QGIS 3 (Qt5)
+    from qgis.PyQt.QtWidgets import QAction
 from qgis.PyQt.QtWidgets import (
-    QAction,
     QApplication,
     QDialog,
     QDialogButtonBox,
@@ -243,11 +247,11 @@ class Driver:
     def default_modal(self, widget) -> str:
         """GeoGround's own questions get Yes, QGIS's 'save changes?' gets Discard, anything else is dismissed."""
         if isinstance(widget, QMessageBox):
-            discard = widget.button(QMessageBox.Discard)
+            discard = widget.button(QMessageBox.StandardButton.Discard)
             if discard is not None:
                 discard.click()
                 return "Discard"
-            yes = widget.button(QMessageBox.Yes)
+            yes = widget.button(QMessageBox.StandardButton.Yes)
             if yes is not None and "tiles" in widget.text():
                 yes.click()
                 return "Yes"
@@ -391,7 +395,7 @@ class Driver:
         dock.input.clear()
         QTest.keyClicks(dock.input, instruction)
         record["typed"] = dock.input.text()
-        QTest.mouseClick(dock.send_button, Qt.LeftButton)
+        QTest.mouseClick(dock.send_button, Qt.MouseButton.LeftButton)
         started = time.monotonic()
         yield 0.3
         record["task_started"] = plugin.controller.task is not None
@@ -421,9 +425,9 @@ def plain(value):
     if value is None or (isinstance(value, QVariant) and value.isNull()):
         return None
     if isinstance(value, QDateTime):
-        return value.toString(Qt.ISODate)
+        return value.toString(Qt.DateFormat.ISODate)
     if isinstance(value, QDate):
-        return value.toString(Qt.ISODate)
+        return value.toString(Qt.DateFormat.ISODate)
     if isinstance(value, (int, float, str, bool)):
         return value
     return str(value)
@@ -719,7 +723,9 @@ def step_save(driver: Driver, record: dict):
         else:
             widget.selectFile(str(path))
         box = widget.findChild(QDialogButtonBox)
-        accept = [b for b in box.buttons() if box.buttonRole(b) == QDialogButtonBox.AcceptRole] if box else []
+        accept = (
+            [b for b in box.buttons() if box.buttonRole(b) == QDialogButtonBox.ButtonRole.AcceptRole] if box else []
+        )
         if accept:  # the dialog's own Save button (QFileDialog.accept is protected in PyQt)
             handled["clicked"] = f"{accept[0].text()} (enabled {accept[0].isEnabled()})"
             accept[0].click()

@@ -28,14 +28,14 @@ def patch_install(monkeypatch, plugin_package, missing, click=None):
     monkeypatch.setattr(dependencies, "choose_torch_build", lambda: cpu)
     shown, started = {}, {}
 
-    def exec_(box):
+    def exec_dialog(box):
         shown.update(text=box.text(), details=box.informativeText())
         for button in box.buttons():
             if click and button.text().startswith(click):
                 button.click()
         return 0
 
-    monkeypatch.setattr(QMessageBox, "exec_", exec_)
+    monkeypatch.setattr(QMessageBox, "exec", exec_dialog)
 
     def start_install(on_done, requirements=None, wheel_dir=None, target=None, *, build=None):
         started.update(on_done=on_done, requirements=requirements, wheel_dir=wheel_dir, build=build, task=StubTask())
