@@ -261,13 +261,13 @@ class ChatController(QObject):
         view, segmentation = result
         for warning in view.warnings:
             self.dock.show_notice(warning)
-        rows = result_rows(segmentation, view.crs or view.crs_wkt, clip=job.clip)
+        rows = result_rows(segmentation, view.crs, clip=job.clip)
         layer = None
         try:
             gpkg = self.results_gpkg()
             layer_name = result_layer_name(job.instruction, gpkg_layer_names(gpkg)) if rows else ""
             if rows:  # nothing found: no empty layer, but the turn stays in the conversation
-                layer = write_polygons(gpkg, layer_name, view.crs or view.crs_wkt, rows)
+                layer = write_polygons(gpkg, layer_name, view.crs, rows)
             self._record("assistant", segmentation.reply_text, layer_name)
             write_conversation(gpkg, self.turns)
         except OSError as exc:

@@ -92,12 +92,18 @@ class EngineProcess:
         try:
             with os.fdopen(fd, "wb") as file:
                 np.save(file, np.ascontiguousarray(image), allow_pickle=False)
-            started = time.monotonic()
-            reply = self._call({"op": "segment", "request": request, "image": path}, on_event, should_stop)
+            started = [time.monotonic()]
+
+            def timed(event: Event) -> None:
+                if event.get("stage") == "loaded":  # the time per tile leaves the model's loading out
+                    started[0] = time.monotonic()
+                on_event(event)
+
+            reply = self._call({"op": "segment", "request": request, "image": path}, timed, should_stop)
         finally:
             Path(path).unlink(missing_ok=True)
         answer = SegmentAnswer.from_dict(reply["answer"])
-        self.seconds_per_tile[str(request.get("model"))] = (time.monotonic() - started) / max(answer.tiles, 1)
+        self.seconds_per_tile[str(request.get("model"))] = (time.monotonic() - started[0]) / max(answer.tiles, 1)
         return answer
 
     def plan(

@@ -49,7 +49,7 @@ class RasterView:
     extent: QgsRectangle
     scale: float = 1.0  # > 1 when the view was read coarser than the layer's native resolution
     warnings: list[str] = field(default_factory=list)
-    crs: QgsCoordinateReferenceSystem | None = None  # the layer's CRS as QGIS holds it (None: use crs_wkt)
+    crs: QgsCoordinateReferenceSystem = field(default_factory=QgsCoordinateReferenceSystem)  # invalid: no CRS
 
 
 def map_extent_to_layer(extent: QgsRectangle, map_crs: QgsCoordinateReferenceSystem, layer: QgsRasterLayer):
@@ -132,5 +132,5 @@ def read_view(
         warnings.append(tr("The layer has no CRS: results are placed in the layer's own coordinates."))
     px, py = wanted.width() / width, wanted.height() / height
     transform = (px, 0.0, wanted.xMinimum(), 0.0, -py, wanted.yMaximum())
-    crs = QgsCoordinateReferenceSystem(source.crs) if source.crs.isValid() else None
+    crs = QgsCoordinateReferenceSystem(source.crs)  # passed on as is: parsing crs_wkt back is not needed
     return RasterView(np.stack(bands), transform, crs_wkt, nodata, wanted, scale, warnings, crs)

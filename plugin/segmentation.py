@@ -71,15 +71,17 @@ def engines():
 
 def status_text(event: Event) -> str | None:
     """What the user reads about an engine event (None: nothing worth saying)."""
-    stage = event.get("stage")
-    if event.get("event") == "status" and stage == "loading":
-        return tr("Loading the model {} (the first instruction after QGIS starts takes longer)…").format(
-            event.get("model", "")
-        )
-    if event.get("event") == "status" and stage == "loaded":
-        return tr("Model loaded in {:.1f} s.").format(float(event.get("seconds", 0.0)))
-    if event.get("event") == "status" and stage == "waiting":
-        return tr("Waiting for the previous GeoGround job to finish…")
+    if event.get("event") == "status":
+        stage = event.get("stage")
+        if stage == "loading":
+            return tr("Loading the model {} (the first instruction after QGIS starts takes longer)…").format(
+                event.get("model", "")
+            )
+        if stage == "loaded":
+            return tr("Model loaded in {:.1f} s.").format(float(event.get("seconds", 0.0)))
+        if stage == "waiting":
+            return tr("Waiting for the previous GeoGround job to finish…")
+        return None
     if event.get("event") == "progress" and int(event.get("total", 1)) > 1:
         return tr("Tile {} of {} done.").format(event.get("done"), event.get("total"))
     return None
@@ -125,7 +127,6 @@ def segment_source(
         "tile_size": settings.tile_size or None,  # None: the model's input size
         "overlap": settings.tile_overlap if settings.tile_size else None,
     }
-    loading = [False]
 
     def on_event(event: Event) -> None:
         if event.get("event") == "text":
@@ -133,7 +134,6 @@ def segment_source(
                 on_text(event.get("text", ""))
             return
         if event.get("stage") == "loading":
-            loading[0] = True
             report(8)
         elif event.get("stage") == "loaded":
             report(30)
@@ -195,7 +195,7 @@ def ground_pixel_size(view: RasterView) -> float | None:
     rows, cols = view.data.shape[-2:]
     corners = pixel_corners(view.transform, rows / 2, cols / 2)
     pixel = QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in corners]])
-    area, _ = area_perimeter_measurer(view.crs or view.crs_wkt)(bytes(pixel.asWkb()))
+    area, _ = area_perimeter_measurer(view.crs)(bytes(pixel.asWkb()))
     return math.sqrt(area) if math.isfinite(area) and area > 0 else None
 
 

@@ -129,7 +129,7 @@ class SegmentByInstruction(QgsProcessingAlgorithm):
         if context.willLoadLayerOnCompletion(dest_id):  # named after the instruction, not the output's "Objects"
             context.layerToLoadOnCompletionDetails(dest_id).name = output_layer_name(self._instruction)
         fields = fields_of(RESULT_FIELDS)
-        for wkb, attributes in result_rows(result, view.crs or view.crs_wkt):
+        for wkb, attributes in result_rows(result, view.crs):
             sink.addFeature(polygon_feature(fields, wkb, attributes), QgsFeatureSink.FastInsert)
         feedback.pushInfo(result.reply_text)
         return {self.OUTPUT: dest_id, self.ANSWER: result.reply_text}

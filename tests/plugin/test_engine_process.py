@@ -36,6 +36,23 @@ def request(instruction: str = "Segment all storage tanks", model: str = "demo",
     )
 
 
+@pytest.fixture(scope="module")
+def tank_scene(tmp_path_factory):
+    """The demo's synthetic UTM scene with storage tanks: (bands, H, W) pixels, its request and its tank count."""
+    import rasterio
+
+    from geoground.engine import demo
+
+    path = tmp_path_factory.mktemp("scene") / "tanks.tif"
+    _, tanks = demo.write_synthetic_scene(path)
+    with rasterio.open(path) as dataset:
+        pixels, transform, crs = dataset.read(), dataset.transform, dataset.crs.to_wkt()
+    scene_request = request(
+        transform=list(transform)[:6], crs_wkt=crs, ground_gsd=abs(transform.a), max_new_tokens=None
+    )
+    return pixels, scene_request, tanks
+
+
 @pytest.fixture
 def process(plugins_dir):
     from geoground.plugin.engine_process import EngineProcess, worker_module
@@ -46,20 +63,27 @@ def process(plugins_dir):
     engine.stop()
 
 
-def test_the_worker_answers_with_wkb_polygons_and_reports_loading_and_text(process):
-    from qgis.core import QgsGeometry
+def test_the_worker_answers_with_wkb_polygons_and_reports_loading_and_text(process, tank_scene):
+    from qgis.core import QgsGeometry, QgsRectangle
 
+    pixels, scene_request, tanks = tank_scene
     events = []
-    answer = process.segment(request(), disc_image(240, 320, DISCS), events.append)
+    answer = process.segment(scene_request, pixels, events.append)
     stages = [e.get("stage") for e in events if e.get("event") == "status"]
     assert stages[:2] == ["loading", "loaded"], events
-    assert any(e.get("event") == "text" for e in events), "the answer did not stream"
-    assert answer.reply_text and answer.model == "demo" and answer.tiles == 1
+    assert answer.reply_text and answer.model == "demo"
+    assert len(answer.features) == tanks, answer.reply_text  # one polygon per tank
+    a, _, c, _, e, f = scene_request["transform"]
+    rows, cols = pixels.shape[1:]
+    extent = QgsRectangle(c, f + e * rows, c + a * cols, f)
     for feature in answer.features:  # QGIS's own GEOS parses what the worker's shapely wrote
         geometry = QgsGeometry()
         geometry.fromWkb(feature["wkb"])
-        box = geometry.boundingBox()
-        assert geometry.isGeosValid() and 500000 <= box.xMinimum() and box.xMaximum() <= 500000 + 160
+        assert geometry.isGeosValid() and geometry.area() > 0 and extent.contains(geometry.boundingBox())
+    single = []
+    process.segment(request(), disc_image(240, 320, DISCS), single.append)  # one view, one image: text streams
+    assert any(e.get("event") == "text" for e in single), "the answer did not stream"
+    assert not [e for e in single if e.get("stage") == "loading"], "the model was loaded twice"
     again = []
     process.segment(request(), disc_image(240, 320, DISCS), again.append)
     assert not [e for e in again if e.get("stage") == "loading"], "the model was loaded twice"
@@ -120,10 +144,11 @@ def test_a_killed_worker_is_a_message_and_the_next_job_starts_a_new_one(process)
     assert answer.reply_text and process._process.pid != pid
 
 
-def test_two_jobs_at_once_get_the_answers_they_get_alone(process):
+def test_two_jobs_at_once_get_the_answers_they_get_alone(process, tank_scene):
     """The dock and Processing may ask at the same time: each answer must be the one its job gets alone."""
+    pixels, scene_request, _ = tank_scene
     jobs = {
-        "tanks": (request("Segment all storage tanks"), disc_image(240, 320, DISCS)),
+        "tanks": (scene_request, pixels),
         "water": (request("Segment all water bodies"), 255 - disc_image(200, 260, [(100, 100, 60)])),
     }
     alone = {name: process.segment(req, image) for name, (req, image) in jobs.items()}
@@ -144,7 +169,7 @@ def test_two_jobs_at_once_get_the_answers_they_get_alone(process):
     for name in jobs:
         assert together[name].reply_text == alone[name].reply_text
         assert [f["wkb"] for f in together[name].features] == [f["wkb"] for f in alone[name].features]
-    assert alone["tanks"].reply_text != alone["water"].reply_text
+    assert alone["tanks"].features and alone["tanks"].reply_text != alone["water"].reply_text
 
 
 def test_the_in_process_service_never_runs_two_answers_at_once():
