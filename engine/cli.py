@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from .geo.pipeline import SegmentationResult
     from .types import Reply, Turn
+from .registry import DEFAULT_MODEL
 
 EXIT_OK = 0
 EXIT_USER = 2
@@ -75,7 +76,7 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, default: str | None = "demo") -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, default: str | None = DEFAULT_MODEL) -> None:
     """``--model`` and ``--device``, shared by the commands that load a model."""
     shown = f" (default: {default})" if default else ""
     parser.add_argument("--model", default=default, help=f"model name, folder or hub id{shown}")

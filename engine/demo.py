@@ -119,16 +119,17 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
 
 
 def choose_model(requested: str | None) -> tuple[str, str | None]:
-    """The model to run and a notice for the user: the one asked for, else ``demo`` if installed, else ``tiny``."""
+    """The model to run and a notice for the user: the one asked for, else the shipped default if installed, else
+    ``tiny``."""
     if requested:
         return requested, None
-    from .registry import PRETRAINED_DIR, ModelNotFoundError, resolve
+    from .registry import DEFAULT_MODEL, PRETRAINED_DIR, ModelNotFoundError, resolve
 
     try:
-        resolve("demo")
+        resolve(DEFAULT_MODEL)
     except ModelNotFoundError:
-        return "tiny", RANDOM_WEIGHTS_NOTICE.format(folder=PRETRAINED_DIR / "demo")
-    return "demo", None
+        return "tiny", RANDOM_WEIGHTS_NOTICE.format(folder=PRETRAINED_DIR / DEFAULT_MODEL)
+    return DEFAULT_MODEL, None
 
 
 def find_or_make_raster(out_dir: Path, *, synthetic: bool = False) -> DemoRaster:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 # Presets whose trained weights ship (or will ship) as a folder under engine/pretrained/.
-SHIPPED = ("demo",)
+SHIPPED = ("demo", "lite")
+# The model the CLI, the Python service and the plugin use when none is named.
+DEFAULT_MODEL = "demo"
 # Presets loaded with random weights, for tests and smoke runs.
 RANDOM = ("tiny",)
 RANDOM_SEED = 0

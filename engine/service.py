@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .registry import DEFAULT_MODEL
+
 Event = dict[str, Any]  # {"event": "status" | "progress" | "text", ...}, see EngineService.segment
 
 
@@ -26,7 +28,7 @@ class SegmentRequest:
     instruction: str
     transform: tuple[float, ...]
     crs_wkt: str = ""
-    model: str = "demo"
+    model: str = DEFAULT_MODEL
     device: str = "auto"
     dtype: str = "auto"
     cache_dir: str | None = None
@@ -57,6 +59,10 @@ class SegmentAnswer:
     model: str = ""
     created: str = ""
     tiles: int = 1
+    # phrases the model grounded, found or not, with their (singular, plural) forms: the caller rewrites the answer
+    # with its own measured areas through engine.geo.summary.summary_text
+    asked: list[str] = field(default_factory=list)
+    forms: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +72,8 @@ class SegmentAnswer:
             "model": self.model,
             "created": self.created,
             "tiles": self.tiles,
+            "asked": list(self.asked),
+            "forms": {k: list(v) for k, v in self.forms.items()},
         }
 
     @classmethod
@@ -78,6 +86,8 @@ class SegmentAnswer:
             data.get("model", ""),
             data.get("created", ""),
             int(data.get("tiles", 1)),
+            list(data.get("asked", [])),
+            {k: list(v) for k, v in data.get("forms", {}).items()},
         )
 
 
@@ -164,8 +174,18 @@ class EngineService:
             }
             for feature in result.features
         ]
+        from .geo.summary import phrase_forms
+
+        forms = {phrase: list(pair) for phrase, pair in phrase_forms(result.asked).items()}
         return SegmentAnswer(
-            features, result.reply_text, result.instruction, result.model, result.created, result.tiles
+            features,
+            result.reply_text,
+            result.instruction,
+            result.model,
+            result.created,
+            result.tiles,
+            list(result.asked),
+            forms,
         )
 
     def clear(self) -> None:

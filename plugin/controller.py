@@ -23,6 +23,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QObject
 from qgis.PyQt.QtWidgets import QFileDialog, QMessageBox
 
+from ..engine.geo.summary import DESCRIBE, summary_text
 from .dependencies import missing_dependencies
 from .export import RESULT_PROPERTY, export_results, result_layers
 from .i18n import tr
@@ -262,13 +263,14 @@ class ChatController(QObject):
         for warning in view.warnings:
             self.dock.show_notice(warning)
         rows = result_rows(segmentation, view.crs, clip=job.clip)
+        reply_text = answer_text(segmentation, rows, job.scope if job.extent is not None else "layer")
         layer = None
         try:
             gpkg = self.results_gpkg()
             layer_name = result_layer_name(job.instruction, gpkg_layer_names(gpkg)) if rows else ""
             if rows:  # nothing found: no empty layer, but the turn stays in the conversation
                 layer = write_polygons(gpkg, layer_name, view.crs, rows)
-            self._record("assistant", segmentation.reply_text, layer_name)
+            self._record("assistant", reply_text, layer_name)
             write_conversation(gpkg, self.turns)
         except OSError as exc:
             if self.turns and self.turns[-1]["role"] == "assistant":
@@ -278,14 +280,14 @@ class ChatController(QObject):
             self.dock.show_notice(str(exc))
             return
         if layer is None:
-            self.dock.end_answer(segmentation.reply_text)
+            self.dock.end_answer(reply_text)
             self.dock.show_notice(nothing_found(job.instruction, job.scope if job.extent is not None else "layer"))
             return
         layer.setCustomProperty(RESULT_PROPERTY, True)
         QgsProject.instance().addMapLayer(layer)
         phrases = dict.fromkeys(attributes["phrase"] for _, attributes in rows)  # those left after any clip
         self.dock.end_answer(
-            segmentation.reply_text,
+            reply_text,
             {phrase: phrase_color(phrase).name() for phrase in phrases},
             tr("{} object(s) in layer “{}” ({}).").format(len(rows), layer_name, gpkg.name),
             layer.id(),
@@ -474,6 +476,16 @@ def object_words(instruction: str) -> str:
         return ""
     words = _WHERE.sub("", text[asking.end() :]).strip()
     return words if 0 < len(words.split()) <= 6 else ""
+
+
+def answer_text(answer, rows: list[tuple[bytes, dict]], scope: str) -> str:
+    """The answer as the layer holds it: counts and QGIS-measured areas of the rows kept (after any clip) when the
+    model grounded phrases, else the model's own words (engine.geo.summary)."""
+    if not answer.asked:
+        return answer.reply_text
+    forms = {phrase: tuple(pair) for phrase, pair in answer.forms.items()}
+    found = [(attributes["phrase"], attributes["area_m2"]) for _, attributes in rows]
+    return summary_text(answer.asked, found, scope, forms, describe=bool(DESCRIBE.search(answer.instruction)))
 
 
 def nothing_found(instruction: str, scope: str) -> str:

@@ -14,7 +14,8 @@ from .i18n import tr
 from .resources import icon_path
 
 PREFIX = "GeoGround/"
-MODEL_CHOICES = ("demo", "GeoPixel-7B", "GeoPixel-7B-RES", "GeoPix")  # the published ones: engine.published
+# The shipped model (engine.registry.DEFAULT_MODEL), then the published ones (engine.published).
+MODEL_CHOICES = ("demo", "GeoPixel-7B", "GeoPixel-7B-RES", "GeoPix")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
 
@@ -28,7 +29,7 @@ class Settings:
     """Every setting with its default; ``load``/``save`` map fields one to one onto QgsSettings keys."""
 
     model_cache_dir: str = ""
-    default_model: str = "demo"
+    default_model: str = MODEL_CHOICES[0]
     device: str = "auto"
     precision: str = "auto"
     tile_size: int = 0  # 0: the model's own input size (views larger than it are answered in tiles)
@@ -111,7 +112,7 @@ class SettingsPage(QgsOptionsPageWidget):
     def current(self) -> Settings:
         return Settings(
             model_cache_dir=self.cache_dir.filePath().strip() or default_cache_dir(),
-            default_model=self.model.currentText().strip() or "demo",
+            default_model=self.model.currentText().strip() or MODEL_CHOICES[0],
             device=self.device.currentText(),
             precision=self.precision.currentText(),
             tile_size=self.tile_size.value(),

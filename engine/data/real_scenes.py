@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,10 @@ from ..imagery import to_rgb8
 from .sample import DataFormatError, Instance, Scene
 
 RESTRICTED_FOLDERS = ("demo", "eval_only")
+NEON_GSD = 0.1  # NEON's airborne RGB mosaics are 10 cm; the PNG scenes carry no georeference
+# Classes each real scene is known to lack (it labels one class only): safe "none here" questions.
+ATLANTA_ABSENT = ("storage tank", "ship", "airplane", "water body")
+NEON_ABSENT = ("storage tank", "ship", "airplane", "building", "water body", "vehicle")
 
 
 class RestrictedDataError(DataFormatError):
@@ -88,7 +93,7 @@ def atlanta_buildings(image_path: str | Path, footprints_path: str | Path) -> Sc
         mask = rasterize([(geom, 1)], out_shape=rgb.shape[:2], transform=transform, fill=0, dtype="uint8") > 0
         if mask.any():
             instances.append(Instance("building", mask, len(instances) + 1))
-    return Scene(image=rgb, instances=instances, gsd=gsd, name=image_path.stem)
+    return Scene(rgb, instances, gsd, image_path.stem, ATLANTA_ABSENT)
 
 
 def vegas_roads(image_path: str | Path, mask_path: str | Path, min_pixels: int = 50) -> Scene:
@@ -101,7 +106,8 @@ def vegas_roads(image_path: str | Path, mask_path: str | Path, min_pixels: int =
         roads = src.read(1) > 0
     if roads.shape != rgb.shape[:2]:
         raise DataFormatError(f"road mask {roads.shape} and image {rgb.shape[:2]} differ in size")
-    return Scene(image=rgb, instances=connected_instances(roads, "road", min_pixels), gsd=gsd, name=image_path.stem)
+    roads = connected_instances(roads, "road", min_pixels)
+    return Scene(rgb, roads, gsd, image_path.stem, ("storage tank", "ship", "airplane", "water body"))
 
 
 def naip_water(
@@ -120,7 +126,56 @@ def naip_water(
         ndwi = np.where(green + nir > 0, (green - nir) / (green + nir), -1.0)
     water = (ndwi > ndwi_threshold) & valid
     min_pixels = max(1, int(math.ceil(min_area_m2 / (gsd * gsd))))
-    return Scene(image=rgb, instances=connected_instances(water, "water body", min_pixels), gsd=gsd, name=path.stem)
+    water = connected_instances(water, "water body", min_pixels)
+    return Scene(rgb, water, gsd, path.stem, ("storage tank", "ship", "airplane", "vehicle"))
+
+
+def neon_trees(image_path: str | Path, boxes_path: str | Path, gsd: float = NEON_GSD) -> Scene:
+    """A NEON airborne scene with one tree instance per hand-drawn crown box (Pascal VOC XML, pixel coordinates).
+
+    A crown is drawn as the ellipse inscribed in its box: crowns are roughly round, and the boxes are all the
+    labels say. Overlapping crowns keep the pixels of the one drawn first (so instances stay disjoint).
+    """
+    image_path, boxes_path = _check_allowed(image_path), _check_allowed(boxes_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # the PNG scenes: pixels only
+        src = rasterio.open(image_path)
+    with src:
+        rgb, _ = to_rgb8(src.read()[:3], nodata=src.nodata)
+        if src.crs is not None:
+            gsd = pixel_size_m(src)
+    taken = np.zeros(rgb.shape[:2], dtype=bool)
+    instances = []
+    for xmin, ymin, xmax, ymax in read_voc_boxes(boxes_path):
+        top, left = max(int(ymin), 0), max(int(xmin), 0)
+        rows, cols = np.mgrid[
+            top : min(int(math.ceil(ymax)) + 1, rgb.shape[0]), left : min(int(math.ceil(xmax)) + 1, rgb.shape[1])
+        ]
+        cy, cx, ry, rx = (ymin + ymax) / 2, (xmin + xmax) / 2, max((ymax - ymin) / 2, 1), max((xmax - xmin) / 2, 1)
+        inside = ((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1.0
+        mask = np.zeros_like(taken)
+        mask[rows[inside], cols[inside]] = True
+        mask &= ~taken
+        if mask.sum() >= 16:
+            taken |= mask
+            instances.append(Instance("tree", mask, len(instances) + 1))
+    return Scene(rgb, instances, gsd, image_path.stem, NEON_ABSENT)
+
+
+def read_voc_boxes(path: str | Path) -> list[tuple[float, float, float, float]]:
+    """``(xmin, ymin, xmax, ymax)`` of every object in a Pascal VOC annotation file."""
+    import xml.etree.ElementTree as ElementTree  # noqa: S405  # nosec B405 - the data folder's own label files
+
+    try:
+        root = ElementTree.parse(path).getroot()  # noqa: S314  # nosec B314 - the data folder's own label files
+    except ElementTree.ParseError as exc:
+        raise DataFormatError(f"{Path(path).name} is not a readable Pascal VOC file: {exc}") from exc
+    boxes = []
+    for box in root.iter("bndbox"):
+        values = [float(box.findtext(k, "nan")) for k in ("xmin", "ymin", "xmax", "ymax")]
+        if all(math.isfinite(v) for v in values) and values[2] > values[0] and values[3] > values[1]:
+            boxes.append(tuple(values))
+    return boxes
 
 
 def tile_scene(scene: Scene, size: int, stride: int | None = None, min_pixels: int = 16) -> Iterator[Scene]:
@@ -133,14 +188,15 @@ def tile_scene(scene: Scene, size: int, stride: int | None = None, min_pixels: i
     cols = sorted({*range(0, width - size + 1, stride), width - size})
     for r in rows:
         for c in cols:
-            instances = []
-            for inst in scene.instances:
-                crop = inst.mask[r : r + size, c : c + size]
-                if crop.sum() >= min_pixels:
-                    instances.append(Instance(inst.class_name, crop.copy(), len(instances) + 1))
-            yield Scene(
-                image=scene.image[r : r + size, c : c + size].copy(),
-                instances=instances,
-                gsd=scene.gsd,
-                name=f"{scene.name}:{r}:{c}",
-            )
+            yield crop_scene(scene, r, c, size, min_pixels)
+
+
+def crop_scene(scene: Scene, row: int, col: int, size: int, min_pixels: int = 16) -> Scene:
+    """The ``size`` x ``size`` window at (row, col); instances with fewer than ``min_pixels`` in it are left out."""
+    instances = []
+    for inst in scene.instances:
+        crop = inst.mask[row : row + size, col : col + size]
+        if crop.sum() >= min_pixels:
+            instances.append(Instance(inst.class_name, crop.copy(), len(instances) + 1))
+    image = scene.image[row : row + size, col : col + size].copy()
+    return Scene(image, instances, scene.gsd, f"{scene.name}:{row}:{col}", scene.absent_classes)

@@ -45,6 +45,14 @@ class Scene:
     instances: list[Instance]
     gsd: float
     name: str = ""
+    # Classes known to be absent where no instance is labelled; None: every unlabelled class is absent (synthetic
+    # scenes). Real scenes label some classes only, so asking them for anything else would teach wrong answers.
+    absent_classes: tuple[str, ...] | None = None
+
+    def absent(self, class_names) -> list[str]:
+        """Of ``class_names``, those this scene is known to lack (safe to ask about and answer with no mask)."""
+        allowed = class_names if self.absent_classes is None else [c for c in class_names if c in self.absent_classes]
+        return [c for c in allowed if c not in self.classes]
 
     def of_class(self, class_name: str) -> list[Instance]:
         return [inst for inst in self.instances if inst.class_name == class_name]

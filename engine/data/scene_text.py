@@ -179,7 +179,7 @@ def scene_samples(scene: Scene, rng: np.random.Generator, style: str = "counted"
     """A description, one referring sample and one "segment all" sample per class present (plus one absent class)."""
     samples = [s for s in (description_sample(scene, rng), referring_sample(scene, rng)) if s is not None]
     samples += [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in CLASS_BY_NAME]
-    absent = [c for c in CLASS_BY_NAME if c not in scene.classes]
+    absent = scene.absent(list(CLASS_BY_NAME))
     if absent:
         samples.append(segment_all_sample(scene, absent[int(rng.integers(len(absent)))], rng, style))
     return samples

@@ -34,6 +34,7 @@ from ..types import Cancelled, Reply, Turn
 from .errors import EngineError, RasterError, SegmentationCancelled
 from .merge import Instance, Piece, TileMerger
 from .raster import global_limits, open_raster, pixel_size, plan_bands, read_rgb, read_scale, resolve_region
+from .summary import describe_questions, summary_text
 from .tiles import Tile, single_tile, tile_grid
 from .vectorize import apply_transform, mask_to_polygons, scored_polygons, simplify_polygonal
 
@@ -89,6 +90,7 @@ class SegmentationResult:
     tiles: int
     ground_pixel_size: float  # size of one pixel the model saw, in CRS units (pixels without CRS)
     region: tuple[int, int, int, int] = (0, 0, 0, 0)  # processed pixel window: col_off, row_off, width, height
+    asked: list[str] = field(default_factory=list)  # phrases the model grounded, found or not (see .summary)
     created: str = field(default_factory=lambda: _utc_now())
 
     def counts(self) -> dict[str, int]:
@@ -167,6 +169,7 @@ def segment_raster(
         transform = dataset.transform
         merger = TileMerger(tiles, min_iou=merge_iou)
         finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2, min_area_m2)
+        asked: list[str] = []
         texts = _run_tiles(
             tiles,
             lambda tile: read_rgb(dataset, tile.window, tile.out_shape, plan, limits=limits),
@@ -178,6 +181,7 @@ def segment_raster(
             chat_options=chat_options,
             on_progress=on_progress,
             should_stop=should_stop,
+            asked=asked,
         )
         if texts is None:
             raise RasterError(f"{os.path.basename(os.fspath(path))} holds no valid pixels in the requested area")
@@ -187,12 +191,13 @@ def segment_raster(
         crs_wkt=crs_wkt,
         instruction=instruction,
         model=str(name),
-        reply_text=_reply_text(texts, [f for _, f in finish.features], len(tiles)),
+        reply_text=_reply_text(texts, finish.found(), len(tiles), asked, "area" if whole else "view", instruction),
         source=os.fspath(path),
         transform=transform,
         tiles=len(tiles),
         ground_pixel_size=native / scale,
         region=(int(region.col_off), int(region.row_off), int(region.width), int(region.height)),
+        asked=asked,
     )
 
 
@@ -263,6 +268,7 @@ def segment_view(
 
     merger = TileMerger(tiles)
     finish = _Finisher(transform, measurer, simplify_px, min_area_px)
+    asked: list[str] = []
     texts = _run_tiles(
         tiles,
         crop,
@@ -274,6 +280,7 @@ def segment_view(
         chat_options=chat_options,
         on_progress=on_progress,
         should_stop=chat_options.get("should_stop"),
+        asked=asked,
     )
     name = model_name or getattr(engine, "name", None) or type(engine).__name__
     return SegmentationResult(
@@ -281,11 +288,12 @@ def segment_view(
         crs_wkt=crs_wkt or None,
         instruction=instruction,
         model=str(name),
-        reply_text=_reply_text(texts or [], [f for _, f in finish.features], len(tiles)),
+        reply_text=_reply_text(texts or [], finish.found(), len(tiles), asked, "view", instruction),
         source=source,
         transform=transform,
         tiles=len(tiles),
         ground_pixel_size=abs(transform.a),
+        asked=asked,
     )
 
 
@@ -323,19 +331,24 @@ def _run_tiles(
     chat_options: dict | None,
     on_progress: Callable[[int, int], None] | None,
     should_stop: Callable[[], bool] | None,
+    asked: list[str] | None = None,
 ) -> list[str] | None:
     """Read, ask and merge the tiles in order, ``batch_size`` at a time; the distinct answer texts, or None when no
-    tile had a valid pixel. ``read(tile)`` gives ``(rgb, valid)`` or None for a tile without data."""
+    tile had a valid pixel. ``read(tile)`` gives ``(rgb, valid)`` or None for a tile without data; ``asked``
+    collects the phrases the model grounded (also with an empty mask). A request for a description is asked as one
+    "segment all" question per class the engine knows (see :func:`.summary.describe_questions`), pass after pass."""
     texts: list[str] = []
     any_valid = False
     done = 0
-    for start in range(0, len(tiles), batch_size):
+    questions = describe_questions(instruction) or [instruction]
+    total = len(tiles) * len(questions)
+    for question, start in ((q, s) for q in questions for s in range(0, len(tiles), batch_size)):
         if should_stop is not None and should_stop():
-            raise SegmentationCancelled(f"stopped after {done} of {len(tiles)} tiles")
+            raise SegmentationCancelled(f"stopped after {done} of {total} tiles")
         batch = tiles[start : start + batch_size]
         reads = [read(tile) for tile in batch]
         images = [found[0] for found in reads if found is not None]
-        replies = iter(_ask_many(engine, images, instruction, batch_size, chat_options, should_stop))
+        replies = iter(_ask_many(engine, images, question, batch_size, chat_options, should_stop))
         for tile, found in zip(batch, reads, strict=True):
             pieces: list[Piece] = []
             if found is not None:
@@ -343,12 +356,15 @@ def _run_tiles(
                 reply = next(replies)
                 if reply.text and reply.text not in texts:
                     texts.append(reply.text)
+                if asked is not None:
+                    asked.extend(s.phrase for s in reply.segments if s.phrase and s.phrase not in asked)
                 pieces = _pieces(reply, tile, found[1])
             finish.extend(merger.add(tile, pieces))
             done += 1
             if on_progress is not None:
-                on_progress(done, len(tiles))
-    finish.extend(merger.flush())
+                on_progress(done, total)
+        if start + batch_size >= len(tiles):  # a pass is over: its objects are complete
+            finish.extend(merger.flush())
     return texts if any_valid else None
 
 
@@ -458,6 +474,10 @@ class _Finisher:
             feature = Feature(geometry, instance.phrase, float(instance.score), instance.label, area, perimeter)
             self.features.append(((miny, minx), feature))
 
+    def found(self) -> list[Feature]:
+        """The features in the order they were completed."""
+        return [f for _, f in self.features]
+
     def sorted(self) -> list[Feature]:
         """Features by phrase, then top-to-bottom, left-to-right in the image, whatever order tiles finished in."""
         return [f for _, f in sorted(self.features, key=lambda item: (item[1].phrase, item[0]))]
@@ -540,9 +560,15 @@ def _pieces(reply: Reply, tile: Tile, valid: np.ndarray) -> list[Piece]:
     return pieces
 
 
-def _reply_text(texts: list[str], features: list, tiles: int) -> str:
-    """One answer's text, or for a tiled answer what the merged polygons hold: one tile's words would describe only
-    that tile, and the tile count is ours, not the user's business."""
+def _reply_text(
+    texts: list[str], features: list, tiles: int, asked: Sequence[str], scope: str, instruction: str
+) -> str:
+    """What the polygons hold when the model grounded phrases ("9 storage tanks, 31,200 m² in all.", see
+    :mod:`.summary`); otherwise one answer's own text, or for a tiled answer the count of what was found: one tile's
+    words would describe only that tile, and the tile count is ours, not the user's business."""
+    if asked:
+        describe = describe_questions(instruction) is not None
+        return summary_text(asked, [(f.phrase, f.area_m2) for f in features], scope, describe=describe)
     if tiles == 1:
         return texts[0] if texts else ""
     return count_text([f.phrase for f in features])

@@ -50,6 +50,10 @@ class GeoGroundConfig(PretrainedConfig):
     ``min_region_score``: at inference, each connected region of a mask whose mean pixel probability is below this
     is dropped (0 keeps every region); a model's value is chosen on validation data.
 
+    ``backbone``: ``"efficientnet_lite0"`` replaces the CLIP vision encoder and the Hiera trunk by one pretrained
+    convolutional backbone that feeds both (``backbone.py``); ``vision`` then holds only the tile ``image_size``
+    and ``patch_size`` 16, ``grounding`` the input size, feature sizes and FPN width. None: CLIP and Hiera.
+
     ``max_gsd``: the coarsest ground sample distance, in metres per pixel, at which the model's masks hold up;
     georeferenced imagery coarser than this is upsampled to it (and so tiled) before the model sees it (see
     ``engine.geo.pipeline``). None: imagery is read at its own resolution. Chosen on validation data.
@@ -85,8 +89,12 @@ class GeoGroundConfig(PretrainedConfig):
         min_region_score: float = 0.0,
         mask_refiner: dict[str, Any] | None = None,
         max_gsd: float | None = None,
+        backbone: str | None = None,
         **kwargs: Any,
     ) -> None:
+        if backbone not in (None, "efficientnet_lite0"):
+            raise ValueError(f"unknown backbone {backbone!r}; known: efficientnet_lite0")
+        self.backbone = backbone
         self.vision = dict(vision or {})
         self.llm = dict(llm or {"model_type": "llama"})
         self.grounding = dict(grounding or {})

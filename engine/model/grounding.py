@@ -1,4 +1,7 @@
-"""Grounding encoder: SAM2's Hiera trunk + FPN neck giving the multi-scale features the mask predictor decodes.
+"""Grounding encoder: the multi-scale features the mask predictor decodes.
+
+Either SAM2's Hiera trunk + FPN neck (the published layouts), or, with ``config.backbone``, a feature pyramid over
+the model's shared pretrained backbone (``backbone.py``), which then also feeds the LLM's image tokens.
 
 The image is resized (not padded) to the encoder's square input, so a mask predicted on that square maps back to the
 original image by a plain resize, whatever its aspect ratio.
@@ -12,6 +15,7 @@ from PIL import Image
 from torch import nn
 from transformers import Sam2VisionModel
 
+from .backbone import EfficientNetLite0, FeaturePyramid
 from .configuration import GeoGroundConfig
 
 # SAM2 normalises its input with the ImageNet statistics.
@@ -25,9 +29,15 @@ class GroundingEncoder(nn.Module):
     def __init__(self, config: GeoGroundConfig) -> None:
         super().__init__()
         self.image_size = config.grounding_image_size
-        self.encoder = Sam2VisionModel(config.grounding_config())
+        self.shared_backbone = bool(config.backbone)
+        fpn = config.grounding["fpn_hidden_size"]
+        if self.shared_backbone:
+            self.encoder = None
+            self.neck = FeaturePyramid(EfficientNetLite0.channels, fpn)
+        else:
+            self.encoder = Sam2VisionModel(config.grounding_config())
         # SAM2 adds this to the lowest-resolution map when there is no video memory (a single image).
-        self.no_memory_embedding = nn.Parameter(torch.zeros(config.grounding["fpn_hidden_size"]))
+        self.no_memory_embedding = nn.Parameter(torch.zeros(fpn))
 
     def preprocess(self, image: np.ndarray) -> torch.Tensor:
         """Resize to the square input size; ``uint8 (1, 3, S, S)``."""
@@ -36,14 +46,22 @@ class GroundingEncoder(nn.Module):
         return torch.from_numpy(resized.transpose(2, 0, 1).copy())[None]
 
     def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
-        """``uint8 (B, 3, S, S)`` -> SAM2's normalised float input, in the encoder's dtype and device."""
+        """``uint8 (B, 3, S, S)`` -> the encoder's normalised float input, in its dtype and device."""
         weight = self.no_memory_embedding
+        if self.shared_backbone:
+            return EfficientNetLite0.normalise(pixels, weight)
         mean = torch.tensor(SAM_MEAN, device=weight.device).view(1, 3, 1, 1)
         std = torch.tensor(SAM_STD, device=weight.device).view(1, 3, 1, 1)
         return ((pixels.to(weight.device, torch.float32) / 255.0 - mean) / std).to(weight.dtype)
 
-    def forward(self, pixels: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, pixels: torch.Tensor, backbone: nn.Module | None = None) -> list[torch.Tensor]:
+        """Maps at strides 4, 8 and 16; ``backbone``: the model's shared backbone, when the config has one."""
         weight = self.no_memory_embedding
-        maps = list(self.encoder(pixel_values=self.normalise(pixels)).fpn_hidden_states)
+        if self.shared_backbone:
+            if backbone is None:
+                raise ValueError("this grounding encoder reads the model's shared backbone: pass it")
+            maps = self.neck(backbone(self.normalise(pixels)))
+        else:
+            maps = list(self.encoder(pixel_values=self.normalise(pixels)).fpn_hidden_states)
         maps[-1] = maps[-1] + weight.view(1, -1, 1, 1)
         return maps

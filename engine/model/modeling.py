@@ -18,6 +18,7 @@ from transformers import AutoModelForCausalLM, PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from .backbone import EfficientNetLite0
 from .chat import IGNORE_INDEX
 from .configuration import GeoGroundConfig
 from .grounding import GroundingEncoder
@@ -69,6 +70,8 @@ class GeoGroundModel(PreTrainedModel):
 
     def __init__(self, config: GeoGroundConfig) -> None:
         super().__init__(config)
+        # One pretrained backbone for both image paths when the config names one (``backbone.py``).
+        self.backbone = EfficientNetLite0() if config.backbone else None
         self.visual = VisualEmbedder(config)
         self.llm = AutoModelForCausalLM.from_config(config.llm_config())
         self.grounding = GroundingEncoder(config)
@@ -93,7 +96,7 @@ class GeoGroundModel(PreTrainedModel):
     def parameter_counts(self) -> dict[str, int]:
         """Parameters per part and in total (works on the meta device, so 7B-class layouts can be counted)."""
         parts = {
-            "vision_encoder": self.visual.encoder,
+            "vision_encoder": self.visual.encoder if self.backbone is None else self.backbone,
             "projector": self.visual.projector,
             "llm": self.llm,
             "grounding_encoder": self.grounding,
@@ -151,14 +154,14 @@ class GeoGroundModel(PreTrainedModel):
         """``uint8 (H, W, 3)`` -> image tokens for the LLM and multi-scale grounding features."""
         config = self.config
         tiled = tile_image(image, config.tile_size, config.hd_num, config.max_tiles, training)
-        tokens = self.visual(tiled)
+        tokens = self.visual(tiled, self.backbone)
         lora_mask = torch.ones(tokens.shape[0], dtype=torch.bool, device=tokens.device)
         if config.bos_before_image:
             bos = self.embed_tokens(torch.tensor([config.bos_token_id], device=tokens.device)).to(tokens.dtype)
             tokens = torch.cat([bos, tokens])
             lora_mask = torch.cat([lora_mask.new_zeros(1), lora_mask])
         square = self.grounding.preprocess(image)
-        grounding = self.grounding(square)
+        grounding = self.grounding(square, self.backbone)
         pixels = self.grounding.normalise(square) if self.mask_refiner is not None else None
         return ImageFeatures(tokens, grounding, (int(image.shape[0]), int(image.shape[1])), lora_mask, pixels)
 

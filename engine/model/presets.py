@@ -134,6 +134,28 @@ def demo() -> dict[str, Any]:
     }
 
 
+def lite() -> dict[str, Any]:
+    """The demo's language model and mask decoder over a pretrained EfficientNet-Lite0 backbone (ImageNet), which
+    feeds both the image tokens (its stride-16 map of 128 px tiles) and the mask side's pyramid (256 px input);
+    docs/EVALUATION.md has what its recipe (engine/train/recipes/lite.toml) reached so far. About 7.3M parameters,
+    15 MB in float16."""
+    config = demo()
+    config.update(
+        backbone="efficientnet_lite0",
+        vision={"image_size": 128, "patch_size": 16},
+        grounding={
+            "backbone_config": {"image_size": [256, 256]},
+            "backbone_feature_sizes": [[64, 64], [32, 32], [16, 16]],
+            "fpn_hidden_size": 96,
+        },
+        # chosen on the training side of the real scenes (python -m engine.eval.real_imagery --tune): regions of a
+        # lower mean probability are mostly specks; imagery is read at its own resolution
+        min_region_score=0.7,
+        max_gsd=None,
+    )
+    return config
+
+
 def _hiera_large() -> dict[str, Any]:
     return _hiera(1024, 144, [2, 6, 36, 4], [2, 4, 8, 16], [8, 4, 16, 8], [23, 33, 43], 256)
 
@@ -200,6 +222,7 @@ def geopixel_7b() -> dict[str, Any]:
 PRESETS = {
     "tiny": tiny,
     "demo": demo,
+    "lite": lite,
     "geopixel-7b-arch": geopixel_7b_arch,
     "geopix-7b-arch": geopix_7b_arch,
     "geopixel-7b": geopixel_7b,

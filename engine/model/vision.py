@@ -1,5 +1,8 @@
 """Image tiles -> LLM input embeddings: CLIP vision encoder, 2x2 patch merge + MLP projector, and separators.
 
+With ``config.backbone`` the tiles go through the model's shared pretrained backbone instead of CLIP, and its
+stride-16 map plays the part of the patch grid (``vision.patch_size`` is then 16).
+
 The token layout follows GeoPixel: the global view as rows of tokens each closed by a row separator, one
 separator between views, then the local tiles stitched into one large grid, again row by row. Row separators let
 the LLM know where an image row ends, which matters because the grid shape changes with the aspect ratio.
@@ -11,6 +14,7 @@ import torch
 from torch import nn
 from transformers import CLIPVisionModel
 
+from .backbone import EfficientNetLite0
 from .configuration import GeoGroundConfig
 from .tiling import TiledImage
 
@@ -42,20 +46,29 @@ class VisualEmbedder(nn.Module):
 
     def __init__(self, config: GeoGroundConfig) -> None:
         super().__init__()
-        vision_config = config.vision_config()
         hidden = config.llm_hidden_size
-        self.encoder = CLIPVisionModel(vision_config)
-        self.projector = Projector(vision_config.hidden_size, hidden, config.merge_size)
+        if config.backbone:
+            self.encoder = None
+            width = EfficientNetLite0.channels[2]  # the stride-16 map
+        else:
+            self.encoder = CLIPVisionModel(config.vision_config())
+            width = self.encoder.config.hidden_size
+        self.projector = Projector(width, hidden, config.merge_size)
         self.global_separator = nn.Parameter(torch.zeros(hidden))
         self.row_separator = nn.Parameter(torch.zeros(hidden))
-        patches = vision_config.image_size // vision_config.patch_size
+        patches = config.tile_size // config.patch_size
         if patches % config.merge_size:
             raise ValueError(f"{patches} patches per tile side cannot be merged by {config.merge_size}")
         self.tokens_per_side = patches // config.merge_size
 
-    def encode_tiles(self, pixels: torch.Tensor) -> torch.Tensor:
-        """``uint8 (N, 3, T, T)`` -> patch features ``(N, P, P, C)`` (last hidden state, class token dropped)."""
+    def encode_tiles(self, pixels: torch.Tensor, backbone: nn.Module | None = None) -> torch.Tensor:
+        """``uint8 (N, 3, T, T)`` -> patch features ``(N, P, P, C)`` (CLIP: last hidden state, class token dropped;
+        a shared backbone: its stride-16 map)."""
         weight = self.projector.mlp[0].weight
+        if self.encoder is None:
+            if backbone is None:
+                raise ValueError("this vision side reads the model's shared backbone: pass it")
+            return backbone(EfficientNetLite0.normalise(pixels, weight))[2].permute(0, 2, 3, 1)
         mean = torch.tensor(CLIP_MEAN, device=weight.device).view(1, 3, 1, 1)
         std = torch.tensor(CLIP_STD, device=weight.device).view(1, 3, 1, 1)
         x = (pixels.to(weight.device, torch.float32) / 255.0 - mean) / std
@@ -75,8 +88,8 @@ class VisualEmbedder(nn.Module):
             parts.append(torch.cat([grid, separators], dim=1).reshape(-1, width))
         return torch.cat([parts[0], self.global_separator.to(glob.dtype).view(1, width), parts[1]], dim=0)
 
-    def forward(self, tiled: TiledImage) -> torch.Tensor:
+    def forward(self, tiled: TiledImage, backbone: nn.Module | None = None) -> torch.Tensor:
         pixels = torch.from_numpy(tiled.global_view[None])
         pixels = torch.cat([pixels, torch.from_numpy(tiled.tiles)], dim=0)
-        tokens = self.projector(self.encode_tiles(pixels))
+        tokens = self.projector(self.encode_tiles(pixels, backbone))
         return self.layout(tokens, tiled.grid.rows, tiled.grid.cols)

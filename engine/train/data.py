@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data.real_scenes import RESTRICTED_FOLDERS, RestrictedDataError, atlanta_buildings, naip_water, tile_scene
+from ..data.real_scenes import (
+    RESTRICTED_FOLDERS,
+    RestrictedDataError,
+    atlanta_buildings,
+    crop_scene,
+    naip_water,
+    neon_trees,
+    tile_scene,
+    vegas_roads,
+)
 from ..data.sample import GroundedSample, Scene
 from ..data.scene_text import (
     SEGMENT_ALL_STYLES,
@@ -55,16 +64,64 @@ def check_training_path(path: str | Path) -> Path:
 
 # Real scene readers by kind: the files each needs, relative to the data root.
 REAL_SCENES = {
-    "spacenet_atlanta": ("spacenet/atlanta_pan_0p5m.tif", "spacenet/atlanta_buildings.geojson"),
-    "naip_water": ("naip/naip_5m_lakes_2020.tif",),
+    "spacenet_atlanta": (atlanta_buildings, "spacenet/atlanta_pan_0p5m.tif", "spacenet/atlanta_buildings.geojson"),
+    "naip_water": (naip_water, "naip/naip_5m_lakes_2020.tif"),
+    "vegas_roads": (vegas_roads, "spacenet/vegas_roads_image.tif", "spacenet/vegas_roads_mask.tif"),
+    "neon_osbs": (neon_trees, "neon/OSBS_029.tif", "neon/OSBS_029.xml"),
+    "neon_soap": (neon_trees, "neon/SOAP_061.png", "neon/SOAP_061.xml"),
+    "neon_yell": (
+        neon_trees,
+        "neon/2019_YELL_2_541000_4977000_image_crop.png",
+        "neon/2019_YELL_2_541000_4977000_image_crop.xml",
+    ),
 }
+# Scenes whose labels are all training data (the NEON evaluation scene lives in eval_only/ instead): no column split.
+WHOLE_SCENES = ("neon_osbs", "neon_soap", "neon_yell")
+REAL_SAMPLING = ("tiles", "windows")
 
 
 def load_real_scene(kind: str, root: str | Path) -> Scene:
     if kind not in REAL_SCENES:
         raise DataConfigError(f"unknown real scene {kind!r}; known: {', '.join(REAL_SCENES)}")
-    paths = [check_training_path(Path(root) / name) for name in REAL_SCENES[kind]]
-    return atlanta_buildings(*paths) if kind == "spacenet_atlanta" else naip_water(*paths)
+    reader, *names = REAL_SCENES[kind]
+    paths = [check_training_path(Path(root) / name) for name in names]
+    return reader(*paths)
+
+
+def separate_touching(scene: Scene, gap: int) -> Scene:
+    """Each instance without its pixels within ``gap`` pixels of another instance of the same class.
+
+    "Segment all" targets are the union of a class's instances and the pipeline splits a mask into connected
+    regions; touching crowns or roofs would come back as one region, so the targets keep a thin background line
+    between neighbours.
+    """
+    if gap < 1 or len(scene.instances) < 2:
+        return scene
+    size = 2 * gap + 1
+    instances = []
+    for class_name in scene.classes:
+        members = scene.of_class(class_name)
+        labels = np.zeros(scene.image.shape[:2], dtype=np.float32)
+        for k, inst in enumerate(members, start=1):
+            labels[inst.mask] = k
+        grid = torch.from_numpy(labels)[None, None]
+        highest = torch.nn.functional.max_pool2d(grid, size, 1, gap)[0, 0].numpy()
+        lowest = -torch.nn.functional.max_pool2d(-torch.where(grid > 0, grid, 1e9), size, 1, gap)[0, 0].numpy()
+        for k, inst in enumerate(members, start=1):
+            mask = inst.mask & (highest == k) & (lowest == k)
+            instances.append(type(inst)(class_name, mask if mask.any() else inst.mask, inst.instance_id))
+    return Scene(scene.image, instances, scene.gsd, scene.name, scene.absent_classes)
+
+
+def dihedral(scene: Scene, k: int) -> Scene:
+    """One of the 8 rotations / mirror images of a scene (``k`` in 0-7), masks with it."""
+
+    def turn(a: np.ndarray) -> np.ndarray:
+        a = np.rot90(a, k % 4)
+        return np.ascontiguousarray(a[:, ::-1] if k >= 4 else a)
+
+    instances = [type(i)(i.class_name, turn(i.mask), i.instance_id) for i in scene.instances]
+    return Scene(turn(scene.image), instances, scene.gsd, f"{scene.name}:d{k}", scene.absent_classes)
 
 
 def split_columns(scene: Scene, train_fraction: float, part: str) -> Scene:
@@ -74,7 +131,7 @@ def split_columns(scene: Scene, train_fraction: float, part: str) -> Scene:
     cols = slice(0, cut) if part == "train" else slice(cut, width)
     instances = [type(i)(i.class_name, i.mask[:, cols].copy(), i.instance_id) for i in scene.instances]
     instances = [i for i in instances if i.mask.any()]
-    return Scene(scene.image[:, cols].copy(), instances, scene.gsd, f"{scene.name}:{part}")
+    return Scene(scene.image[:, cols].copy(), instances, scene.gsd, f"{scene.name}:{part}", scene.absent_classes)
 
 
 @dataclass
@@ -88,6 +145,10 @@ class DataConfig:
     real_root: str = "../shared/data"
     real_train_fraction: float = 0.6
     real_tile: int = 256
+    # "tiles": a fixed grid of half-overlapping tiles, drawn uniformly; "windows": a scene kind drawn uniformly,
+    # then a window at a random place in it, randomly rotated or mirrored (more variety from few labelled scenes).
+    real_sampling: str = "tiles"
+    instance_gap: int = 0  # pixels of background kept between touching instances of a class (separate_touching)
     samples_per_scene: int = 4
     segment_all_style: str = "counted"  # "counted" or "grounded": see engine.data.scene_text.segment_all_sample
     with_absent: bool = False  # task "segment_all": also ask for one class the scene lacks ("mixed" always does)
@@ -104,6 +165,8 @@ class DataConfig:
             raise DataConfigError("data.real_fraction > 0 needs data.real_scenes")
         if self.samples_per_scene < 1:
             raise DataConfigError(f"data.samples_per_scene must be at least 1, got {self.samples_per_scene}")
+        if self.real_sampling not in REAL_SAMPLING:
+            raise DataConfigError(f"data.real_sampling must be one of {', '.join(REAL_SAMPLING)}")
         if self.segment_all_style not in SEGMENT_ALL_STYLES:
             raise DataConfigError(
                 f"data.segment_all_style must be one of {', '.join(SEGMENT_ALL_STYLES)}, got {self.segment_all_style!r}"
@@ -127,17 +190,31 @@ class SampleStream:
         self.config = config
         self.real_tiles: list[Scene] = []
         self._cache: tuple[int, list[GroundedSample]] | None = None
+        self.real_scenes: list[Scene] = []
         if config.real_fraction > 0:
             for kind in config.real_scenes:
-                scene = split_columns(load_real_scene(kind, config.real_root), config.real_train_fraction, "train")
+                scene = load_real_scene(kind, config.real_root)
+                if kind not in WHOLE_SCENES:
+                    scene = split_columns(scene, config.real_train_fraction, "train")
+                self.real_scenes.append(scene)
                 size = min(config.real_tile, *scene.image.shape[:2])
                 self.real_tiles += [t for t in tile_scene(scene, size, stride=size // 2) if t.instances]
             if not self.real_tiles:
                 raise DataConfigError("the real scenes gave no tile with objects")
 
+    def real_window(self, rng: np.random.Generator) -> Scene:
+        """A random window of a random real scene, rotated or mirrored (``real_sampling = "windows"``)."""
+        scene = self.real_scenes[int(rng.integers(len(self.real_scenes)))]
+        height, width = scene.image.shape[:2]
+        size = min(self.config.real_tile, height, width)
+        row, col = int(rng.integers(height - size + 1)), int(rng.integers(width - size + 1))
+        return dihedral(crop_scene(scene, row, col, size), int(rng.integers(8)))
+
     def scene(self, rng: np.random.Generator) -> Scene:
         config = self.config
         if self.real_tiles and rng.random() < config.real_fraction:
+            if config.real_sampling == "windows":
+                return self.real_window(rng)
             return self.real_tiles[int(rng.integers(len(self.real_tiles)))]
         seed = int(rng.integers(2**31))
         return generate_scene(seed, config.scene_size, classes=config.synthetic_classes)
@@ -148,7 +225,7 @@ class SampleStream:
             return self._cache[1]
         for attempt in range(16):
             rng = np.random.default_rng([self.config.seed, scene_index, attempt])
-            samples = self._samples(self.scene(rng), rng)
+            samples = self._samples(separate_touching(self.scene(rng), self.config.instance_gap), rng)
             if samples:
                 order = rng.permutation(len(samples))
                 self._cache = (scene_index, [samples[i] for i in order])
@@ -174,7 +251,7 @@ class SampleStream:
             return [] if sample is None else [sample]
         asked = self.config.segment_all_classes or list(CLASS_BY_NAME)
         samples = [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in asked]
-        absent = [c for c in asked if c not in scene.classes]
+        absent = scene.absent(asked)
         if self.config.with_absent and absent and samples:
             samples.append(segment_all_sample(scene, absent[int(rng.integers(len(absent)))], rng, style))
         return samples

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from transformers import get_cosine_schedule_with_warmup
 
 from ..model import GeoGroundModel, build_tokenizer, preset_config
+from ..model.backbone import load_pretrained_lite0
 from .checkpoint import (
     Progress,
     latest_checkpoint,
@@ -30,7 +32,7 @@ from .checkpoint import (
     read_progress,
     save_checkpoint,
 )
-from .config import Recipe, StageConfig, stage_data
+from .config import Recipe, RecipeError, StageConfig, stage_data
 from .data import Prefetcher, SampleStream, collate
 from .distributed import (
     DistContext,
@@ -53,11 +55,34 @@ def build_model(recipe: Recipe):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
         model = GeoGroundModel(config)
+        load_pretrained_parts(model, recipe)
         if recipe.optim.gradient_checkpointing:
             model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if recipe.lora.enabled:
             model = apply_lora(model, recipe.lora)
     return model, build_tokenizer(config)
+
+
+def load_pretrained_parts(model: GeoGroundModel, recipe: Recipe) -> None:
+    """The recipe's pretrained starting points: the backbone's ImageNet weights, parts of a trained model."""
+    if recipe.backbone_weights:
+        if model.backbone is None:
+            raise RecipeError("backbone_weights is set but the preset has no backbone")
+        load_pretrained_lite0(model.backbone, None if recipe.backbone_weights == "package" else recipe.backbone_weights)
+    if recipe.init_from:
+        folder, parts = Path(recipe.init_from.get("path", "")), list(recipe.init_from.get("parts", []))
+        files = sorted(folder.glob("*.safetensors"))
+        if not files or not parts:
+            raise RecipeError(f"init_from needs a model folder with safetensors and parts; got {recipe.init_from}")
+        source = {}
+        for file in files:
+            source.update(load_file(file))
+        own = model.state_dict()
+        wanted = {k for k in own if k.split(".")[0] in parts}
+        missing = sorted(k for k in wanted if k not in source or source[k].shape != own[k].shape)
+        if missing:
+            raise RecipeError(f"{folder} lacks or differs in {len(missing)} weights of {parts}, e.g. {missing[0]}")
+        model.load_state_dict({k: source[k].to(own[k].dtype) for k in wanted}, strict=False)
 
 
 def seed_everything(seed: int) -> None:

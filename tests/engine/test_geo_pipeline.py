@@ -116,7 +116,8 @@ def test_whole_mode_merges_objects_cut_by_tiles(tmp_path):
     assert all(shape[:2] == (96, 96) for shape in double.shapes)
     geometries = [f.geometry for f in result.features]
     assert len(geometries) == len(discs)
-    assert result.reply_text == f"Found 4 objects: {result.features[0].phrase} (4)."  # counts, not tile jargon
+    total = sum(f.area_m2 for f in result.features)
+    assert result.reply_text == f"4 discs, {total:,.0f} m² in all."  # counted from the polygons, no tile jargon
     assert all(g.geom_type == "Polygon" and not g.interiors for g in geometries)  # no seams, no slivers
     assert min(_match(geometries, utm_transform(0.5), discs)) > 0.9  # small discs are coarse
     # unsimplified, the merged tiles give exactly the polygons of a single untiled view

@@ -37,7 +37,8 @@ def test_instruction_becomes_a_layer_on_the_objects(scene, controller, use_model
         assert hit[0]["area_m2"] == pytest.approx(expected, rel=0.08)
         assert hit[0]["phrase"] == "disc" and hit[0]["instruction"] == "Segment all discs"
     text = controller.dock.conversation.toPlainText()
-    assert "Segment all discs" in text and "Found discs." in text
+    total = sum(f["area_m2"] for f in features)  # the answer counts and measures what the layer holds
+    assert "Segment all discs" in text and f"{len(DISCS)} discs, {total:,.0f} m² in all." in text
     from geoground.plugin.result_layers import read_conversation
 
     turns = read_conversation(folder / "project_geoground.gpkg")
@@ -188,7 +189,7 @@ def test_results_survive_saving_and_reopening_the_project(scene, controller, use
     [reopened] = result_layers()
     assert reopened.featureCount() == len(DISCS)
     history = controller.dock.conversation.toPlainText()  # the conversation came back from the GeoPackage
-    assert "Segment all discs" in history and "Found discs." in history
+    assert "Segment all discs" in history and f"{len(DISCS)} discs, " in history
 
 
 def test_a_view_larger_than_the_model_input_is_answered_in_tiles(scene, controller, use_model, qgis_app):

@@ -23,7 +23,9 @@ DISCS = [(60, 50, 20), (200, 140, 30)]
 
 
 class DescribingDouble:
-    """Bright pixels are "disc" objects; the answer names them (a stand-in for the model in plumbing tests)."""
+    """Bright pixels are "disc" objects; the answer names them (a stand-in for the model in plumbing tests). Asked
+    to segment all of one class, as a description asks each class in turn, it finds the discs as storage tanks and
+    grounds every other class with an empty mask."""
 
     name = "threshold-double"
 
@@ -31,6 +33,10 @@ class DescribingDouble:
         from geoground.engine.types import Reply, Segment
 
         mask = image.mean(axis=2) > 128
+        if conversation.startswith("Segment all ") and "disc" not in conversation:
+            phrase = conversation.removeprefix("Segment all ").rstrip(".")
+            found = mask if phrase == "storage tanks" else mask & False
+            return Reply(f"Sure, {phrase}.", [Segment(phrase, found, 0.876543219)], f"Sure, <p> {phrase} </p> [SEG].")
         return Reply(
             "There are two discs.", [Segment("discs", mask, 0.876543219)], "There are two <p> discs </p> [SEG]."
         )
@@ -95,8 +101,10 @@ def test_describe_returns_the_answer_and_polygons(provider, raster):
     import processing
 
     result = processing.run("geoground:describewithgroundedmasks", {"INPUT": raster, "OUTPUT": "memory:"})
-    assert result["ANSWER"] == "There are two discs."
-    assert result["OUTPUT"].featureCount() == len(DISCS)
+    assert result["ANSWER"] == "This view shows 2 storage tanks."  # every class asked; only what the masks found
+    layer = result["OUTPUT"]
+    assert layer.featureCount() == len(DISCS)
+    assert {f["phrase"] for f in layer.getFeatures()} == {"storage tanks"}
 
 
 def test_empty_instruction_is_a_clear_error(provider, raster):
