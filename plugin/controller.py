@@ -23,7 +23,6 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QObject
 from qgis.PyQt.QtWidgets import QFileDialog, QMessageBox
 
-from ..engine.geo.summary import DESCRIBE, summary_text
 from .dependencies import missing_dependencies
 from .export import RESULT_PROPERTY, export_results, result_layers
 from .i18n import tr
@@ -41,7 +40,7 @@ from .result_layers import (
 )
 from .result_store import new_store, remove_store
 from .scopes import ScopeError, selection_in_raster_crs, selection_layer
-from .segmentation import engines, result_rows, segment_source
+from .segmentation import answer_text, engines, result_rows, segment_source
 from .settings import Settings
 from .tasks import EngineTask
 from .ui.download_dialog import DownloadDialog
@@ -476,16 +475,6 @@ def object_words(instruction: str) -> str:
         return ""
     words = _WHERE.sub("", text[asking.end() :]).strip()
     return words if 0 < len(words.split()) <= 6 else ""
-
-
-def answer_text(answer, rows: list[tuple[bytes, dict]], scope: str) -> str:
-    """The answer as the layer holds it: counts and QGIS-measured areas of the rows kept (after any clip) when the
-    model grounded phrases, else the model's own words (engine.geo.summary)."""
-    if not answer.asked:
-        return answer.reply_text
-    forms = {phrase: tuple(pair) for phrase, pair in answer.forms.items()}
-    found = [(attributes["phrase"], attributes["area_m2"]) for _, attributes in rows]
-    return summary_text(answer.asked, found, scope, forms, describe=bool(DESCRIBE.search(answer.instruction)))
 
 
 def nothing_found(instruction: str, scope: str) -> str:

@@ -20,6 +20,7 @@ from qgis.core import (
     QgsUnitTypes,
 )
 
+from ..engine.geo.summary import DESCRIBE, summary_text
 from .engine_process import EngineProcess
 from .i18n import tr
 from .raster_view import RasterSource, RasterView, read_view
@@ -232,3 +233,13 @@ def result_rows(
         }
         rows.append((wkb, attributes))
     return rows
+
+
+def answer_text(answer, rows: list[tuple[bytes, dict]], scope: str) -> str:
+    """The answer as the layer holds it: counts and QGIS-measured areas of the rows kept (after any clip) when the
+    model grounded phrases, else the model's own words (engine.geo.summary)."""
+    if not answer.asked:
+        return answer.reply_text
+    forms = {phrase: tuple(pair) for phrase, pair in answer.forms.items()}
+    found = [(attributes["phrase"], attributes["area_m2"]) for _, attributes in rows]
+    return summary_text(answer.asked, found, scope, forms, describe=bool(DESCRIBE.search(answer.instruction)))

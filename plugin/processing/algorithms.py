@@ -103,7 +103,7 @@ class SegmentByInstruction(QgsProcessingAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ..segmentation import result_rows, segment_source
+        from ..segmentation import answer_text, result_rows, segment_source
 
         try:
             view, result = segment_source(
@@ -129,10 +129,12 @@ class SegmentByInstruction(QgsProcessingAlgorithm):
         if context.willLoadLayerOnCompletion(dest_id):  # named after the instruction, not the output's "Objects"
             context.layerToLoadOnCompletionDetails(dest_id).name = output_layer_name(self._instruction)
         fields = fields_of(RESULT_FIELDS)
-        for wkb, attributes in result_rows(result, view.crs):
+        rows = result_rows(result, view.crs)
+        for wkb, attributes in rows:
             sink.addFeature(polygon_feature(fields, wkb, attributes), QgsFeatureSink.FastInsert)
-        feedback.pushInfo(result.reply_text)
-        return {self.OUTPUT: dest_id, self.ANSWER: result.reply_text}
+        answer = answer_text(result, rows, "area")  # counts and QGIS-measured areas of what the output holds
+        feedback.pushInfo(answer)
+        return {self.OUTPUT: dest_id, self.ANSWER: answer}
 
 
 def output_layer_name(instruction: str, limit: int = 60) -> str:

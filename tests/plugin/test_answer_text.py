@@ -9,7 +9,7 @@ def rows(*items):
 
 def test_counts_and_areas_come_from_the_kept_rows():
     from geoground.engine.service import SegmentAnswer
-    from geoground.plugin.controller import answer_text
+    from geoground.plugin.segmentation import answer_text
 
     answer = SegmentAnswer([], "Sure, storage tanks.", "Segment all storage tanks", asked=["storage tanks"],
                            forms={"storage tanks": ["storage tank", "storage tanks"]})  # fmt: skip
@@ -22,7 +22,7 @@ def test_counts_and_areas_come_from_the_kept_rows():
 
 def test_descriptions_name_only_what_was_found_and_plain_answers_keep_their_words():
     from geoground.engine.service import SegmentAnswer
-    from geoground.plugin.controller import answer_text
+    from geoground.plugin.segmentation import answer_text
 
     asked = ["storage tanks", "ships", "buildings"]
     forms = {p: [p[:-1], p] for p in asked}

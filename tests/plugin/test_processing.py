@@ -82,6 +82,7 @@ def test_segment_by_instruction(provider, raster, tmp_path):
     expected = sorted(3.14159 * (r * resolution) ** 2 for _, _, r in DISCS)
     assert areas == pytest.approx(expected, rel=0.08)
     assert {f["instruction"] for f in layer.getFeatures()} == {"Segment all discs"}
+    assert result["ANSWER"] == f"2 discs, {sum(areas):,.0f} m² in all."  # what the output holds, QGIS's areas
 
 
 def test_extent_limits_the_area(provider, raster, tmp_path):
@@ -101,10 +102,11 @@ def test_describe_returns_the_answer_and_polygons(provider, raster):
     import processing
 
     result = processing.run("geoground:describewithgroundedmasks", {"INPUT": raster, "OUTPUT": "memory:"})
-    assert result["ANSWER"] == "This view shows 2 storage tanks."  # every class asked; only what the masks found
     layer = result["OUTPUT"]
     assert layer.featureCount() == len(DISCS)
     assert {f["phrase"] for f in layer.getFeatures()} == {"storage tanks"}
+    total = sum(f["area_m2"] for f in layer.getFeatures())  # every class asked; the answer names what was found
+    assert result["ANSWER"] == f"This area shows 2 storage tanks ({total:,.0f} m²)."
 
 
 def test_empty_instruction_is_a_clear_error(provider, raster):
