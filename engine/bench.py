@@ -79,7 +79,7 @@ def bench_model(config_name: str, size: int, tokens: int, repeats: int, device: 
 
     tiled = tile_image(image, config.tile_size, config.hd_num, config.max_tiles)
     pixels = torch.cat([torch.from_numpy(tiled.global_view[None]), torch.from_numpy(tiled.tiles)])
-    patches = visual.encode_tiles(pixels)
+    patches = visual.encode_tiles(pixels, model.backbone)
     image_tokens = visual.layout(visual.projector(patches), tiled.grid.rows, tiled.grid.cols)
     features = model.encode_image(image)
     ids, _ = encode(tokenizer, [Turn("user", "Segment all storage tanks in this image.")])
@@ -103,11 +103,12 @@ def bench_model(config_name: str, size: int, tokens: int, repeats: int, device: 
     tiling = _median_seconds(
         lambda: tile_image(image, config.tile_size, config.hd_num, config.max_tiles), repeats, where
     )
-    vision = _median_seconds(lambda: visual.encode_tiles(pixels), repeats, where)
+    vision = _median_seconds(lambda: visual.encode_tiles(pixels, model.backbone), repeats, where)
     projector = _median_seconds(
         lambda: visual.layout(visual.projector(patches), tiled.grid.rows, tiled.grid.cols), repeats, where
     )
-    grounding = _median_seconds(lambda: model.grounding(model.grounding.preprocess(image)), repeats, where)
+    square = model.grounding.preprocess(image)
+    grounding = _median_seconds(lambda: model.grounding(square, model.backbone), repeats, where)
     prefill = _median_seconds(lambda: model.decoder(inputs_embeds=embeds, use_cache=True), repeats, where)
     cached, uncached = decode(True), decode(False)
     mask_time = _median_seconds(masks, repeats, where)

@@ -215,11 +215,10 @@ def isaid_truth(image: Path) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for colour, name in ISAID_COLOURS.items():
         where = np.all(colours == colour, axis=-1) & (code > 0)
-        if not where.any():
-            continue
-        labels = out.setdefault(name, np.zeros(code.shape, dtype=np.int32))
-        for value in np.unique(code[where]):
-            labels[where & (code == value)] = labels.max() + 1
+        if where.any():  # two colours can share a class (small and large vehicles): number on from the first
+            labels = out.setdefault(name, np.zeros(code.shape, dtype=np.int32))
+            _, index = np.unique(code[where], return_inverse=True)
+            labels[where] = labels.max() + 1 + index
     return out
 
 

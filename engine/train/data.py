@@ -197,9 +197,11 @@ class SampleStream:
                 if kind not in WHOLE_SCENES:
                     scene = split_columns(scene, config.real_train_fraction, "train")
                 self.real_scenes.append(scene)
-                size = min(config.real_tile, *scene.image.shape[:2])
-                self.real_tiles += [t for t in tile_scene(scene, size, stride=size // 2) if t.instances]
-            if not self.real_tiles:
+                if config.real_sampling == "tiles":
+                    size = min(config.real_tile, *scene.image.shape[:2])
+                    self.real_tiles += [t for t in tile_scene(scene, size, stride=size // 2) if t.instances]
+            windows = config.real_sampling == "windows"
+            if not (any(s.instances for s in self.real_scenes) if windows else self.real_tiles):
                 raise DataConfigError("the real scenes gave no tile with objects")
 
     def real_window(self, rng: np.random.Generator) -> Scene:
@@ -212,7 +214,7 @@ class SampleStream:
 
     def scene(self, rng: np.random.Generator) -> Scene:
         config = self.config
-        if self.real_tiles and rng.random() < config.real_fraction:
+        if self.real_scenes and rng.random() < config.real_fraction:
             if config.real_sampling == "windows":
                 return self.real_window(rng)
             return self.real_tiles[int(rng.integers(len(self.real_tiles)))]

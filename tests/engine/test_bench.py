@@ -44,3 +44,8 @@ def test_answer_bench_runs_every_measurement_at_tiny_size():
         assert math.isfinite(results[key]), key  # make a tiny model's per-token cost come out at or below zero
     assert results["answer_reference_decoding_s"] > 0
     assert "| speed-up of the whole answer |" in bench.answer_table(results)
+
+
+def test_stage_bench_times_a_preset_with_a_shared_backbone():
+    rows = dict(bench.bench_model("lite", 128, tokens=2, repeats=1))
+    assert rows and all(value for value in rows.values())

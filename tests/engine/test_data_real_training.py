@@ -91,7 +91,7 @@ def test_real_scenes_ask_only_about_classes_their_labels_know():
         assert asked <= {"tree", "ship"}
 
 
-def test_windows_come_from_every_real_scene_rotated(shared_data):
+def test_windows_come_from_every_real_scene_as_a_function_of_the_index(shared_data):
     root = shared_data("spacenet/atlanta_pan_0p5m.tif").parents[1]
     config = DataConfig(real_fraction=1.0, real_scenes=["spacenet_atlanta", "neon_soap"], real_root=str(root),
                         real_sampling="windows", segment_all_style="grounded", real_tile=128)  # fmt: skip
