@@ -18,14 +18,16 @@ pixels without data are never part of a mask.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
-from .model.chat import Conversation, EmptyPromptError, check_prompt, encode, template_for
-from .registry import ModelNotFoundError, load_model
-from .types import Cancelled, Reply, Segment, Turn
+from .errors import ModelNotFoundError
+from .hub.registry import load_family
+from .model.chat import Conversation, EmptyPromptError, check_prompt
+from .model.family import ModelFamily, family_class
+from .types import Cancelled, InferenceSettings, Reply, Segment, Turn
 
 __all__ = [
     "Cancelled",
@@ -34,7 +36,10 @@ __all__ = [
     "EmptyPromptError",
     "Engine",
     "ImageInputError",
+    "InferenceSettings",
     "ModelNotFoundError",
+    "Reply",
+    "Segment",
 ]
 
 
@@ -84,30 +89,48 @@ def prepare_image(image: np.ndarray, nodata: float | None = None) -> tuple[np.nd
         return image, np.ones(image.shape[:2], dtype=bool)
     from .imagery import to_rgb8
 
-    if image.ndim == 3 and image.shape[2] <= 4 < image.shape[0]:
-        image = np.moveaxis(image, 2, 0)  # channels-last -> the raster layout (bands, H, W)
-    return to_rgb8(image, nodata=nodata)
+    return to_rgb8(image, nodata=nodata)  # channels-last or (bands, H, W): see imagery.is_channels_last
 
 
 class Engine:
-    """A loaded model on one device, answering questions about images."""
+    """A loaded model on one device, answering questions about images with the given inference settings.
 
-    def __init__(self, model, tokenizer, plan: DevicePlan, name: str) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
+    The model is never changed by a call: per-image state lives in the :class:`Conversation`, and the settings are
+    this engine's own (``with_settings`` gives an engine with others over the same model).
+    """
+
+    def __init__(
+        self, family: ModelFamily, plan: DevicePlan, name: str, settings: InferenceSettings | None = None
+    ) -> None:
+        self.family = family
+        self.model = family.model
+        self.tokenizer = family.tokenizer
         self.device = plan.device
         self.dtype = plan.dtype
         self.name = name
+        self.settings = settings if settings is not None else family.default_settings()
+
+    @classmethod
+    def from_model(cls, model, tokenizer, plan: DevicePlan | None = None, name: str = "model", **settings) -> Engine:
+        """An engine over a model already built (its family from ``config.model_type``), e.g. one being trained."""
+        family = family_class(model.config.model_type)(model, tokenizer)
+        defaults = family.default_settings()
+        return cls(family, plan or plan_device("cpu"), name, replace(defaults, **settings))
 
     @property
     def view_size(self) -> int:
-        """The image side the model sees at full detail (its grounding input): larger views are better tiled."""
-        return int(self.model.config.grounding_image_size)
+        """The image side the model sees at full detail: larger views are better tiled."""
+        return self.family.view_size
 
     @property
     def max_gsd(self) -> float | None:
-        """Metres per pixel above which georeferenced imagery is upsampled for this model (None: never)."""
-        return getattr(self.model.config, "max_gsd", None)
+        """Metres per pixel above which georeferenced imagery is upsampled for this engine (None: never)."""
+        return self.settings.max_gsd
+
+    def with_settings(self, **changes) -> Engine:
+        """The same loaded model with other inference settings (``min_region_score``, ``max_gsd``)."""
+        plan = DevicePlan(self.device, self.dtype)
+        return type(self)(self.family, plan, self.name, replace(self.settings, **changes))
 
     @classmethod
     def load(
@@ -116,19 +139,15 @@ class Engine:
         device: str | torch.device = "auto",
         dtype: str | torch.dtype = "auto",
         cache_dir: str | None = None,
+        **settings,
     ) -> Engine:
-        """Load a preset name, local folder or hub id (see ``registry.resolve``) onto ``device``."""
+        """Load a preset name, local folder or hub id (see ``engine.hub.registry.resolve``) onto ``device``;
+        ``settings`` override the model's saved inference settings (``min_region_score``, ``max_gsd``)."""
         plan = plan_device(device, dtype)
-        network, tokenizer, source = load_model(model, cache_dir)
+        family, source = load_family(model, cache_dir)
         with _oom_guard():
-            network = network.to(device=plan.device, dtype=plan.dtype)
-        if network.config.model_type == "geopix":
-            from .geopix_engine import GeoPixEngine
-            from .model.geopix_chat import image_processor
-
-            side = network.config.llava_config().vision_config.image_size
-            return GeoPixEngine(network, tokenizer, plan, source.name, image_processor(source.folder, side))
-        return cls(network, tokenizer, plan, source.name)
+            family.model = family.model.to(device=plan.device, dtype=plan.dtype)
+        return cls(family, plan, source.name, replace(family.default_settings(), **settings))
 
     def new_conversation(self, image: np.ndarray, *, nodata: float | None = None, system: str | None = None):
         rgb, valid = prepare_image(image, nodata)
@@ -214,51 +233,19 @@ class Engine:
         return [self._reply(conversation, results[index]) for index, conversation in enumerate(conversations)]
 
     def _prompt(self, conversation: Conversation) -> torch.Tensor:
-        """``(T, hidden)`` LLM input: the image prefix (encoded once per conversation), then the rendered turns."""
-        model = self.model
+        """``(T, hidden)`` LLM input: the image (encoded once per conversation), then the rendered turns."""
         if conversation.features is None:
-            conversation.features = model.encode_image(conversation.image)
-        ids, _ = encode(self.tokenizer, conversation.turns, conversation.system, True, template_for(model.config))
-        text_embeds = model.embed_tokens(torch.tensor(ids, device=self.device))
-        return torch.cat([conversation.features.tokens, text_embeds])
+            conversation.features = self.family.encode_image(conversation.image)
+        return self.family.prompt(conversation)
 
     def _decode(self, conversations: list[Conversation], embeds: torch.Tensor, options: dict) -> list:
         """Generation results for equally long prompts ``(B, T, hidden)``."""
-        from .model.generation import generate_batch
-
-        with self.model.image_prefix([c.features for c in conversations]):  # image-only LoRA (GeoPixel)
-            return generate_batch(self.model, self.tokenizer, embeds, **options)
+        return self.family.decode(conversations, embeds, options)
 
     def _reply(self, conversation: Conversation, result) -> Reply:
-        from .model.grounded_text import parse_grounded
-
-        grounded = parse_grounded(result.text)
-        segments = self._segments(conversation, result.seg_states, grounded.phrases)
+        text, segments = self.family.segments(conversation, result, self.settings)
         conversation.turns.append(Turn("assistant", result.text))
-        return Reply(grounded.text, segments, result.text)
-
-    def _segments(self, conversation: Conversation, states: torch.Tensor, phrases: list[str]) -> list[Segment]:
-        if states.shape[0] == 0:
-            return []
-        model = self.model
-        index = torch.zeros(states.shape[0], dtype=torch.long, device=states.device)
-        prediction = model.seg_masks([conversation.features], states, index)
-        names = model.config.class_names
-        labels = prediction.class_logits.argmax(-1).tolist()
-        segments = []
-        min_score = getattr(model.config, "min_region_score", 0.0)
-        if min_score > 0:
-            from .geo.vectorize import drop_weak_regions
-        for n in range(states.shape[0]):
-            logits = prediction.logits_at(n, conversation.size).float()
-            mask = (logits > 0).cpu().numpy() & conversation.valid
-            probability = logits.sigmoid().cpu().numpy()
-            if min_score > 0:
-                mask = drop_weak_regions(mask, probability, min_score)
-            phrase = phrases[n] if n < len(phrases) else ""
-            score = float(prediction.iou[n].float().clamp(0, 1))
-            segments.append(Segment(phrase, mask, score, names[labels[n]], probability))
-        return segments
+        return Reply(text, segments, result.text)
 
 
 class _oom_guard:

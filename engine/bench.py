@@ -24,7 +24,7 @@ from transformers.generation.logits_process import LogitsProcessor, LogitsProces
 from .api import DevicePlan, Engine
 from .model import PRESETS, GeoGroundModel, build_tokenizer, encode, generate, preset_config
 from .model.generation import generate_batch
-from .model.tiling import tile_image
+from .model.geoground.tiling import tile_image
 from .types import Turn
 
 
@@ -109,7 +109,7 @@ def bench_model(config_name: str, size: int, tokens: int, repeats: int, device: 
     )
     square = model.grounding.preprocess(image)
     grounding = _median_seconds(lambda: model.grounding(square, model.backbone), repeats, where)
-    prefill = _median_seconds(lambda: model.decoder(inputs_embeds=embeds, use_cache=True), repeats, where)
+    prefill = _median_seconds(lambda: model.decoder_for(None)(inputs_embeds=embeds, use_cache=True), repeats, where)
     cached, uncached = decode(True), decode(False)
     mask_time = _median_seconds(masks, repeats, where)
     refiner_rows = []
@@ -218,7 +218,7 @@ def bench_answer(
     model = random_model(config_name, where, precision)
     config = model.config
     tokenizer = build_tokenizer(config)
-    engine = Engine(model, tokenizer, DevicePlan(where, precision), config_name)
+    engine = Engine.from_model(model, tokenizer, DevicePlan(where, precision), config_name)
     image = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
     question = "Can you provide a detailed description of this image with grounded masks?"
     filler = tokenizer.convert_tokens_to_ids("a") if "a" in tokenizer.get_vocab() else 100
@@ -230,8 +230,9 @@ def bench_answer(
 
     def decode(chat, embeds: torch.Tensor, count: int, **options):
         script = LogitsProcessorList([ScriptedAnswer(count, masks, config.seg_token_id, filler)])
-        with model.image_prefix([chat.features]):
-            return generate_batch(model, tokenizer, embeds, max_new_tokens=count, logits_processor=script, **options)[0]
+        decoder = model.decoder_for([chat.features])
+        options |= {"max_new_tokens": count, "logits_processor": script, "decoder": decoder}
+        return generate_batch(model, tokenizer, embeds, **options)[0]
 
     def first_token() -> None:
         chat = conversation()
@@ -240,7 +241,7 @@ def bench_answer(
     def answer(**options) -> int:
         chat = conversation()
         result = decode(chat, engine._prompt(chat)[None], tokens, **options)
-        segments = engine._segments(chat, result.seg_states, [])
+        _, segments = engine.family.segments(chat, result, engine.settings)
         return len(segments)
 
     def set_attention(name: str) -> str:

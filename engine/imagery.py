@@ -1,9 +1,9 @@
 """Turn raster pixels of any band count and data type into the 8-bit RGB image the model sees.
 
 Rasters come as ``(bands, H, W)`` arrays, the layout ``rasterio`` reads; a single band may also be given as ``(H, W)``.
-A channels-last ``(H, W, 3)`` or ``(H, W, 4)`` image (Pillow, OpenCV, an earlier ``to_rgb8`` result) is accepted too
-when H > 4, since no real raster has more than 4 rows yet only 3 or 4 columns. The model always gets
-``uint8 (H, W, 3)`` plus a boolean mask of the pixels that hold data.
+A channels-last ``(H, W, C)`` image with C of 1 to 4 (Pillow, OpenCV, an earlier ``to_rgb8`` result) is accepted
+too when H > 4, since no real raster has more than 4 rows yet at most 4 columns (:func:`is_channels_last`). The
+model always gets ``uint8 (H, W, 3)`` plus a boolean mask of the pixels that hold data.
 
 Band mapping (``bands=None``; band numbers are 1-based like GDAL and rasterio):
 
@@ -103,6 +103,12 @@ def looks_like_alpha(band: np.ndarray) -> bool:
     return band.dtype == np.uint8 and bool(np.all((band == 0) | (band == 255)))
 
 
+def is_channels_last(array: np.ndarray) -> bool:
+    """Whether a 3-D array is ``(H, W, C)`` rather than the raster layout ``(bands, H, W)``: C of at most 4 and more
+    than 4 rows (the one rule for every caller)."""
+    return array.ndim == 3 and array.shape[2] <= 4 < array.shape[0]
+
+
 def _select(
     array: np.ndarray, *, nodata: float | None, bands: Sequence[int] | None, alpha: bool | None
 ) -> tuple[list[np.ndarray], np.ndarray, np.dtype]:
@@ -114,7 +120,7 @@ def _select(
         masked = masked[np.newaxis] if masked is not None else None
     if data.ndim != 3:
         raise ImageryError(f"expected a (bands, H, W) or (H, W) array, got shape {data.shape}")
-    if data.shape[0] > 4 and data.shape[2] in (3, 4):
+    if is_channels_last(data):
         data = data.transpose(2, 0, 1)
         masked = masked.transpose(2, 0, 1) if masked is not None else None
     count, height, width = data.shape

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .registry import DEFAULT_MODEL
+from .hub.registry import DEFAULT_MODEL
 
 Event = dict[str, Any]  # {"event": "status" | "progress" | "text", ...}, see EngineService.segment
 

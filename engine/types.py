@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,3 +46,27 @@ class Turn:
 
     role: Literal["user", "assistant"]
     text: str
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How answers are turned into masks and views are prepared, chosen per call (never stored in the model).
+
+    ``min_region_score``: 4-connected regions of a mask whose mean pixel probability is below it are dropped (0: keep
+    all). ``max_gsd``: metres per pixel on the ground above which georeferenced imagery is upsampled before the model
+    sees it (None: never). A saved model carries the values tuned for it (``from_config``).
+    """
+
+    min_region_score: float = 0.0
+    max_gsd: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_region_score < 1.0:
+            raise ValueError(f"min_region_score must be within [0, 1), got {self.min_region_score}")
+        if self.max_gsd is not None and not self.max_gsd > 0:
+            raise ValueError(f"max_gsd must be positive metres per pixel or None, got {self.max_gsd}")
+
+    @classmethod
+    def from_config(cls, config: Any) -> InferenceSettings:
+        """The defaults a model config was saved with (absent: the neutral settings)."""
+        return cls(float(getattr(config, "min_region_score", 0.0) or 0.0), getattr(config, "max_gsd", None))

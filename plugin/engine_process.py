@@ -24,8 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.service import SegmentAnswer
-from ..engine.types import Cancelled
+from ..engine import Cancelled, SegmentAnswer
 
 Event = dict
 CANCEL_GRACE_S = 10.0  # how long a cancelled job may take to stop before the worker is ended

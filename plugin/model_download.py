@@ -1,7 +1,7 @@
 """Getting a model into the cache before its first chat, in a cancellable background task.
 
 Two kinds of names need it. A Hugging Face hub id is downloaded with ``huggingface_hub.snapshot_download``. A
-published checkpoint by name (GeoPixel-7B, GeoPixel-7B-RES) goes through ``engine.published.prepare_published``:
+published checkpoint by name (GeoPixel-7B, GeoPixel-7B-RES) goes through ``engine.hub.published.prepare_published``:
 its files are downloaded, then converted once, and the task tells the dialog when it moves from the first phase to
 the second. Both land in the cache folder the engine reads later (the settings' model cache folder, else the standard
 Hugging Face cache), so loading the model afterwards needs no network. Nothing here touches widgets: the dialog only
@@ -17,7 +17,7 @@ from pathlib import Path
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtCore import pyqtSignal
 
-from ..engine.hub_progress import DownloadProgress
+from ..engine import DownloadProgress
 from .i18n import tr
 from .tasks import LOG_TAG, EngineTask
 
@@ -39,13 +39,13 @@ class HubModel:
 def hub_model(name: str, cache_dir: str | None = None) -> HubModel | None:
     """The hub repository behind a model name, or None for presets and local folders.
 
-    engine.registry decides what a hub id is (presets and existing folders win over the hub pattern); names without
+    engine.hub.registry decides what a hub id is (presets and existing folders win over the hub pattern); names without
     a "/" are never hub ids and skip even that import.
     """
     name = name.strip()
     if "/" not in name:
         return None
-    from ..engine.registry import hub_reference
+    from ..engine import hub_reference
 
     hub = hub_reference(name)
     if hub is None:
@@ -55,7 +55,7 @@ def hub_model(name: str, cache_dir: str | None = None) -> HubModel | None:
 
 @dataclass(frozen=True)
 class PublishedDownload:
-    """A published checkpoint (engine.published) to download and convert once, and the cache folder it goes in."""
+    """A published checkpoint (engine.hub.published) to download and convert once, and the cache folder it goes in."""
 
     name: str  # as the user wrote it, maybe with @revision
     title: str  # the published name, e.g. GeoPixel-7B
@@ -67,7 +67,7 @@ class PublishedDownload:
 
 def published_download(name: str, cache_dir: str | None = None) -> PublishedDownload | None:
     """The published checkpoint behind a model name (case-insensitive), or None for any other name."""
-    from ..engine.published import find_published
+    from ..engine import find_published
 
     found = find_published(name.strip())
     if found is None:
@@ -108,7 +108,7 @@ def unavailable_message(model: HubModel) -> str:
 
 
 def _pending_published(model: PublishedDownload) -> PublishedDownload | None:
-    from ..engine.published import prepared_folder, sources_cached
+    from ..engine import prepared_folder, sources_cached
 
     if prepared_folder(model.name, model.cache_dir) is not None:
         return None
@@ -202,8 +202,7 @@ def prepare(
     Raises ``engine.types.Cancelled`` when ``should_stop()`` turns true (completed downloads are kept, no converted
     folder is left), :class:`ModelUnavailableError` when the model cannot be had.
     """
-    from ..engine.published import prepare_published
-    from ..engine.registry import ModelNotFoundError
+    from ..engine import ModelNotFoundError, prepare_published
 
     current: list[str] = []
 

@@ -20,7 +20,7 @@ from qgis.core import (
     QgsUnitTypes,
 )
 
-from ..engine.geo.summary import DESCRIBE, summary_text
+from ..engine import DESCRIBE, summary_text
 from .engine_process import EngineProcess
 from .i18n import tr
 from .raster_view import RasterSource, RasterView, read_view
@@ -42,19 +42,19 @@ class InProcessEngines:
     """
 
     def __init__(self, loader: Callable[[str, str, str, str | None], object] | None = None) -> None:
-        from ..engine.service import EngineService
+        from ..engine import EngineService
 
         self._service = EngineService(loader) if loader is not None else EngineService()
         self.seconds_per_tile: dict[str, float] = {}
 
     def segment(self, request: dict, image, on_event=lambda e: None, should_stop=lambda: False):
-        from ..engine.service import SegmentAnswer, SegmentRequest
+        from ..engine import SegmentAnswer, SegmentRequest
 
         answer = self._service.segment(SegmentRequest.from_dict(request), image, on_event, should_stop)
         return SegmentAnswer.from_dict(answer.to_dict())
 
     def plan(self, request: dict, height: int, width: int, on_event=lambda e: None, should_stop=lambda: False):
-        from ..engine.service import SegmentRequest
+        from ..engine import SegmentRequest
 
         return self._service.plan(SegmentRequest.from_dict(request), height, width, on_event)
 
@@ -104,7 +104,7 @@ def segment_source(
     features in the view's CRS, measured later by :func:`result_rows`). ``on_status`` hears model loading and tiles
     done; ``confirm(tiles, seconds)`` is asked before a long run and stops it when it says no. Raises
     ``engine.types.Cancelled`` when ``should_stop()`` or when the user declines."""
-    from ..engine.types import Cancelled
+    from ..engine import Cancelled
 
     if not instruction or not instruction.strip():
         raise ValueError(tr("The instruction is empty."))
@@ -191,7 +191,7 @@ def area_perimeter_measurer(crs: QgsCoordinateReferenceSystem | str | None) -> C
 
 def ground_pixel_size(view: RasterView) -> float | None:
     """Metres per pixel on the ground at the view's centre, by QGIS's geodesy (None without a CRS)."""
-    from ..engine.geo.pixels import pixel_corners
+    from ..engine import pixel_corners
 
     rows, cols = view.data.shape[-2:]
     corners = pixel_corners(view.transform, rows / 2, cols / 2)

@@ -14,7 +14,7 @@ from .i18n import tr
 from .resources import icon_path
 
 PREFIX = "GeoGround/"
-# The shipped model (engine.registry.DEFAULT_MODEL), then the published ones (engine.published).
+# The shipped model (engine.hub.registry.DEFAULT_MODEL), then the published ones (engine.hub.published).
 MODEL_CHOICES = ("demo", "GeoPixel-7B", "GeoPixel-7B-RES", "GeoPix")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")

@@ -15,7 +15,7 @@ from typing import Any
 from qgis.core import Qgis, QgsMessageLog, QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
-from ..engine.types import Cancelled  # raised by jobs and by the engine's should_stop checks alike
+from ..engine import Cancelled  # raised by jobs and by the engine's should_stop checks alike
 from .i18n import tr
 
 LOG_TAG = "GeoGround"

@@ -32,7 +32,7 @@ def main() -> int:
 
     from engine.api import Engine
     from engine.bench import _cpu_name
-    from engine.demo import write_synthetic_scene
+    from engine.cli.demo import write_synthetic_scene
     from engine.geo.pipeline import segment_view
 
     with tempfile.TemporaryDirectory() as folder:

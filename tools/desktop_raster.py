@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with the .venv Python):
     .venv/bin/python tools/desktop_raster.py OUT.tif
-It writes OUT.tif with ``engine.demo.write_synthetic_scene`` (the scene ``python -m engine demo --synthetic`` uses,
+It writes OUT.tif with ``engine.cli.demo.write_synthetic_scene`` (the scene ``python -m engine demo --synthetic`` uses,
 the same on every run) and prints one JSON line: path, CRS, extent in that CRS, pixel size, seed and the number of
 storage tanks the generator drew, so the test can compare what QGIS gets with what is in the picture.
 """
@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))
-    from engine import demo
+    from engine.cli import demo
 
     path = Path(argv[0]).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ pickles); loose ``image_neck_rough.pth``, ``image_neck_detail.pth``, ``text_hidd
 
 Keys are dropped for two documented reasons only: the prompt encoder's point/box/mask embeddings (GeoPix prompts
 with [SEG] states only) and every part of the class-wise memory except the two weights that reach the output (the
-released attention blocks discard their results; see ``engine.model.geopix_decoder.ReleasedMemory``).
+released attention blocks discard their results; see ``engine.model.geopix.decoder.ReleasedMemory``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from ..model.geopix_model import GeoPixConfig, GeoPixModel
+from ..model.geopix.model import GeoPixConfig, GeoPixModel
 from .checkpoint_io import ShardWriter, load_pickle
 from .report import ConversionError, ConversionReport
 

@@ -28,9 +28,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ..model.configuration import GeoGroundConfig
-from ..model.internlm2 import llama_kwargs, split_wqkv
-from ..model.presets import geopixel_7b
+from ..model.geoground.configuration import GeoGroundConfig
+from ..model.geoground.internlm2 import llama_kwargs, split_wqkv
+from ..model.geoground.presets import geopixel_7b
 from .checkpoint_io import ShardWriter, iter_shards, pickle_shards
 from .report import ConversionError, ConversionReport
 from .sam2_keys import UnknownKeyError, map_sam2_key
@@ -204,7 +204,7 @@ def build_config(
 
 def expected_shapes(config: GeoGroundConfig) -> dict[str, torch.Size]:
     """Every weight of our model for ``config``, built on the meta device (no memory)."""
-    from ..model.modeling import GeoGroundModel
+    from ..model.geoground.modeling import GeoGroundModel
 
     with torch.device("meta"):
         model = GeoGroundModel(config)

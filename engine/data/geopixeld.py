@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .raster import polygons_mask, read_rgb
+from .raster import polygons_mask, read_image_file
 from .sample import DataFormatError, GroundedSample, count_seg
 
 
@@ -56,7 +56,7 @@ class GeoPixelDDataset(Sequence[GroundedSample]):
         first = sum(count_seg(conversations[2 * t + 1]["value"]) for t in range(turn))
         sample_id = f"{entry['id']}" if len(conversations) == 2 else f"{entry['id']}:{turn}"
 
-        image = read_rgb(self.resolve(entry["image"]))
+        image = read_image_file(self.resolve(entry["image"]))
         polygons_file = self.resolve(entry["polygons"])
         record = load_json(polygons_file)
         all_polygons = record.get("polygons") if isinstance(record, dict) else None

@@ -17,7 +17,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from .geopixeld import load_json
-from .raster import read_rgb
+from .raster import read_image_file
 from .sample import DataFormatError, GroundedSample, Instance, Scene
 from .scene_text import segment_all_sample
 from .templates import REFERRING_ANSWERS, REFERRING_INSTRUCTIONS, class_for_label
@@ -84,7 +84,7 @@ class GeoPixInstructDataset(Sequence[GroundedSample]):
     def __getitem__(self, index: int) -> GroundedSample:  # type: ignore[override]
         position, kind, key = self._items[index]
         record = self.records[position]
-        image = read_rgb(self.image_root / record["image_path"])
+        image = read_image_file(self.image_root / record["image_path"])
         rng = np.random.default_rng([self.seed, index])
         where = f"image {record['image_id']}"
         if kind == "referring":

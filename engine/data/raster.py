@@ -59,7 +59,7 @@ def polygons_mask(polygons: Sequence[Sequence[Sequence[float]]], shape: tuple[in
     return mask
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
+def read_image_file(path: str | Path) -> np.ndarray:
     """Any image GDAL reads (PNG, JPEG, GeoTIFF...) as uint8 (H, W, 3)."""
     path = Path(path)
     if not path.is_file():

@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from pyproj import Geod
-from rasterio.features import rasterize, shapes
+from rasterio.features import rasterize
 from shapely.geometry import shape
 
+from ..geo.regions import connected_regions
 from ..imagery import to_rgb8
 from .sample import DataFormatError, Instance, Scene
 
@@ -58,19 +59,17 @@ def pixel_size_m(src: rasterio.DatasetReader) -> float:
 
 
 def connected_instances(mask: np.ndarray, class_name: str, min_pixels: int = 1) -> list[Instance]:
-    """One instance per 8-connected region of a bool mask (rasterio traces the regions, then burns each back)."""
-    labels = np.zeros(mask.shape, dtype=np.int32)
-    regions = [geom for geom, value in shapes(mask.astype(np.uint8), mask=mask, connectivity=8) if value == 1]
-    if regions:
-        labels = rasterize(
-            [(geom, k + 1) for k, geom in enumerate(regions)], out_shape=mask.shape, fill=0, dtype="int32"
-        )
-    instances = []
-    for k in range(1, len(regions) + 1):
-        region = (labels == k) & mask
-        if region.sum() >= min_pixels:
-            instances.append(Instance(class_name, region, len(instances) + 1))
-    return instances
+    """One instance per 8-connected region of a bool mask, regions under ``min_pixels`` left out.
+
+    8-connected, unlike the pipeline's 4-connected objects (:mod:`..geo.regions`), on purpose: a water body or road
+    network whose pixels touch at a corner stays one instance, as in the labels trained on so far. 4-connected
+    regions would reshape 33 of the NAIP scene's 57 water bodies and drop 568 of its 163,161 water pixels
+    (corner-attached bits fall under the minimum area).
+    """
+    return [
+        Instance(class_name, region, k)
+        for k, region in enumerate(connected_regions(mask, min_pixels, connectivity=8), start=1)
+    ]
 
 
 def atlanta_buildings(image_path: str | Path, footprints_path: str | Path) -> Scene:

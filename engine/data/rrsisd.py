@@ -20,7 +20,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from .geopixeld import load_json
-from .raster import read_rgb
+from .raster import read_image_file
 from .sample import DataFormatError, GroundedSample
 from .templates import REFERRING_ANSWERS, REFERRING_INSTRUCTIONS, class_for_label
 
@@ -97,7 +97,7 @@ class RRSISDDataset(Sequence[GroundedSample]):
     def __getitem__(self, index: int) -> GroundedSample:  # type: ignore[override]
         ref, sentence, k = self._items[index]
         info = self.images[ref["image_id"]]
-        image = read_rgb(self.image_dir / info["file_name"])
+        image = read_image_file(self.image_dir / info["file_name"])
         ann = self.annotations[ref["ann_id"]]
         mask = segmentation_mask(ann["segmentation"], image.shape[0], image.shape[1], f"annotation {ann['id']}")
         label = self.categories.get(ann.get("category_id"), "")

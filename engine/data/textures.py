@@ -85,16 +85,3 @@ def cast_shadow(footprint: np.ndarray, length_px: float, direction: tuple[float,
     for step in range(1, steps + 1):
         shadow |= shift(footprint, int(round(direction[0] * step)), int(round(direction[1] * step)))
     return shadow & ~footprint
-
-
-def paint(image: np.ndarray, mask: np.ndarray, colour: np.ndarray | tuple[float, float, float]) -> None:
-    """Write a colour (or an (H, W, 3) colour field) into the float image where ``mask`` is set."""
-    colour = np.asarray(colour, dtype=float)
-    if colour.ndim == 3:
-        image[mask] = colour[mask]
-    else:
-        image[mask] = colour
-
-
-def darken(image: np.ndarray, mask: np.ndarray, factor: float) -> None:
-    image[mask] *= factor

@@ -1,4 +1,4 @@
-"""Mask overlap primitives shared by the referring and grounded-conversation metrics."""
+"""Mask overlap and one-to-one matching primitives shared by the package's mask metrics."""
 
 from __future__ import annotations
 
@@ -48,3 +48,18 @@ def greedy_pairs(scores: np.ndarray) -> list[tuple[int, int, float]]:
         scores[i, :] = -np.inf
         scores[:, j] = -np.inf
     return pairs
+
+
+def matched_pairs(scores: np.ndarray, threshold: float = 0.5) -> list[tuple[int, int, float]]:
+    """The one-to-one pairs of :func:`greedy_pairs` with an IoU of at least ``threshold``: what instance recall and
+    precision count as found."""
+    return [pair for pair in greedy_pairs(scores) if pair[2] >= threshold]
+
+
+def paired_ious(scores: np.ndarray) -> list[float]:
+    """Per column (ground-truth instance) of an IoU matrix, the IoU of the row :func:`greedy_pairs` gives it (0 when
+    none): a score for every instance, also the missed ones."""
+    ious = [0.0] * np.shape(scores)[1]
+    for _, j, iou in greedy_pairs(scores):
+        ious[j] = iou
+    return ious

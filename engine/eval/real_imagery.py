@@ -37,7 +37,7 @@ from rasterio.features import rasterize
 from shapely.geometry import Polygon, shape
 
 from ..data.real_scenes import naip_water, read_voc_boxes
-from .metrics import greedy_pairs
+from .metrics import matched_pairs, paired_ious
 
 LABELS = Path(__file__).parent / "labels"
 MATCH_IOU = 0.5
@@ -91,14 +91,9 @@ def box_ious(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return inter / (area(p) + area(t) - inter)
 
 
-def matched(scores: np.ndarray, threshold: float = MATCH_IOU) -> list[tuple[int, int, float]]:
-    """One-to-one pairs at IoU >= ``threshold``."""
-    return [pair for pair in greedy_pairs(scores) if pair[2] >= threshold]
-
-
 def recall_precision(scores: np.ndarray, threshold: float = MATCH_IOU) -> dict[str, Any]:
     n_pred, n_truth = scores.shape
-    hits = len(matched(scores, threshold))
+    hits = len(matched_pairs(scores, threshold))
     return {
         "instances": n_truth,
         "polygons": n_pred,
@@ -176,10 +171,8 @@ def tank_farm(segment: Segmenter, root: Path) -> dict[str, Any]:
     truth = label_image(circles, size)
     pred = label_image([f.geometry for f in result.features], size, transform)
     scores = label_ious(pred, truth)
-    pairs = matched(scores, ROOF_IOU)
-    per_roof = [0.0] * len(roofs)
-    for _, j, iou in matched(scores, 1e-9):
-        per_roof[j] = round(iou, 3)
+    pairs = matched_pairs(scores, ROOF_IOU)
+    per_roof = [round(iou, 3) for iou in paired_ious(scores)]
     off_tank = [k for k in range(scores.shape[0]) if not (scores[k] > 0).any()]
     pieces = [int((scores[:, j] > 0).sum()) for j in range(len(roofs))]
     return {
@@ -274,24 +267,20 @@ def tune_region_score(engine, root: str | Path, scores: Sequence[float] = (0.5, 
     one model pass with the filter off, then the polygons filtered by their score."""
     from ..geo.pipeline import segment_raster
 
-    config = engine.model.config
-    saved, config.min_region_score = config.min_region_score, 0.0
+    raw = engine.with_settings(min_region_score=0.0)
     cache: dict = {}
 
     def segment_at(score: float) -> Segmenter:
         def segment(path: Path, instruction: str, window):
             key = (str(path), instruction, tuple(window) if window else None)
             if key not in cache:
-                cache[key] = segment_raster(path, instruction, engine, whole=True, window=window)
+                cache[key] = segment_raster(path, instruction, raw, whole=True, window=window)
             result = cache[key]
             return dataclasses.replace(result, features=[f for f in result.features if f.score >= score])
 
         return segment
 
-    try:
-        return {str(s): {name: run(segment_at(s), Path(root)) for name, run in VALIDATION.items()} for s in scores}
-    finally:
-        config.min_region_score = saved
+    return {str(s): {name: run(segment_at(s), Path(root)) for name, run in VALIDATION.items()} for s in scores}
 
 
 def evaluate(engine, root: str | Path, scenes: Sequence[str] = tuple(SCENES)) -> dict[str, Any]:

@@ -19,7 +19,7 @@ _LAZY = {
     "Feature": ".pipeline",
     "SegmentationResult": ".pipeline",
     "segment_raster": ".pipeline",
-    "write_result": ".pipeline",
+    "write_result": ".gpkg",
     "Tile": ".tiles",
     "single_tile": ".tiles",
     "tile_grid": ".tiles",

@@ -14,13 +14,18 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyogrio
 import shapely
 from pyogrio.raw import write as ogr_write
 
+from ..errors import first_line
 from .errors import OutputError
+
+if TYPE_CHECKING:
+    from .pipeline import SegmentationResult
 
 CONVERSATION_TABLE = "conversation"
 
@@ -48,7 +53,7 @@ def layer_names(path: str | os.PathLike) -> list[str]:
     try:
         return [str(name) for name in pyogrio.list_layers(os.fspath(path))[:, 0]]
     except pyogrio.errors.DataSourceError as exc:
-        raise OutputError(f"{os.fspath(path)} is not a readable GeoPackage: {_first_line(exc)}") from exc
+        raise OutputError(f"{os.fspath(path)} is not a readable GeoPackage: {first_line(exc)}") from exc
 
 
 def unique_layer_name(text: str, taken: Sequence[str]) -> str:
@@ -121,7 +126,7 @@ def write_geopackage(
         raise
     except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:
         _remove_quietly(temp)
-        raise OutputError(f"cannot write {path}: {_first_line(exc)}") from exc
+        raise OutputError(f"cannot write {path}: {first_line(exc)}") from exc
     except BaseException:
         _remove_quietly(temp)
         raise
@@ -168,12 +173,58 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def write_result(
+    result: SegmentationResult,
+    gpkg_path: str | os.PathLike,
+    *,
+    append: bool = False,
+    overwrite: bool = False,
+    layer: str | None = None,
+) -> str:
+    """Write the features as a new layer (named after the instruction unless ``layer``) and the conversation turns as
+    rows of the ``conversation`` table; atomic (see :mod:`.gpkg`). Returns the layer name."""
+    taken = layer_names(gpkg_path) if append and os.path.exists(gpkg_path) else []
+    name = layer or unique_layer_name(result.instruction, taken)
+    features = result.features
+    count = len(features)
+    columns = {
+        "phrase": np.array([f.phrase for f in features], dtype=object),
+        "class": np.array([f.label or f.phrase for f in features], dtype=object),
+        "score": np.array([f.score for f in features], dtype=np.float64),
+        "area_m2": np.array([f.area_m2 for f in features], dtype=np.float64),
+        "perimeter_m": np.array([f.perimeter_m for f in features], dtype=np.float64),
+        "instruction": np.array([result.instruction] * count, dtype=object),
+        "model": np.array([result.model] * count, dtype=object),
+        "created": np.array([result.created] * count, dtype=object),
+    }
+    turns = result.conversation
+    start = _next_turn_index(gpkg_path) if taken else 0
+    table = Table(
+        CONVERSATION_TABLE,
+        {
+            "turn": np.arange(start, start + len(turns), dtype=np.int64),
+            "role": np.array([t.role for t in turns], dtype=object),
+            "text": np.array([t.text for t in turns], dtype=object),
+            "created": np.array([result.created] * len(turns), dtype=object),
+            "layer": np.array([name] * len(turns), dtype=object),
+        },
+    )
+    vector = VectorLayer(name, [f.geometry for f in features], columns, result.crs_wkt)
+    write_geopackage(gpkg_path, [vector], [table], append=append, overwrite=overwrite)
+    return name
+
+
+def _next_turn_index(gpkg_path: str | os.PathLike) -> int:
+    from pyogrio.raw import read
+
+    if CONVERSATION_TABLE not in layer_names(gpkg_path):
+        return 0
+    _, _, _, columns = read(os.fspath(gpkg_path), layer=CONVERSATION_TABLE, columns=["turn"])
+    return int(columns[0].max()) + 1 if len(columns[0]) else 0
 
 
 __all__ = [
+    "write_result",
     "CONVERSATION_TABLE",
     "Table",
     "VectorLayer",

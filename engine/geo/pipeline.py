@@ -88,7 +88,7 @@ class SegmentationResult:
     source: str
     transform: Affine
     tiles: int
-    ground_pixel_size: float  # size of one pixel the model saw, in CRS units (pixels without CRS)
+    pixel_size: float  # side of one pixel the model saw, in CRS units (source pixels without a CRS)
     region: tuple[int, int, int, int] = (0, 0, 0, 0)  # processed pixel window: col_off, row_off, width, height
     asked: list[str] = field(default_factory=list)  # phrases the model grounded, found or not (see .summary)
     created: str = field(default_factory=lambda: _utc_now())
@@ -130,7 +130,9 @@ def segment_raster(
 ) -> SegmentationResult:
     """Ask ``engine`` about a raster and return one polygon feature per object instance.
 
-    ``tile_size``/``overlap`` are in model pixels (after ``target_gsd`` resampling); by default the model's own input
+    ``target_gsd``: read at this many metres per pixel on the ground (measured at the area's centre, as the model's
+    ``max_gsd`` is), instead of the native resolution. ``tile_size``/``overlap`` are in model pixels (after that
+    resampling); by default the model's own input
     size (``engine.view_size``, else 1024) and an eighth of it. ``simplify_px`` and
     ``min_area_px`` are in model pixels too, so they mean the same at any ground resolution; ``min_area_m2`` also
     drops objects smaller than that on the ground (kept when the area is unknown: no CRS). ``on_progress(done,
@@ -154,11 +156,17 @@ def segment_raster(
         from .measure import Measurer
 
         measurer = Measurer(crs_wkt)
-        if whole and target_gsd is None:
-            centre = (region.row_off + region.height / 2, region.col_off + region.width / 2)
-            zoom = _zoom(engine, measurer.ground_pixel_size(dataset.transform, *centre))
-            target_gsd = native / zoom if zoom > 1 else None
-        scale = read_scale(region, native, target_gsd=target_gsd, max_size=None if whole else max_size)
+        centre = (region.row_off + region.height / 2, region.col_off + region.width / 2)
+        ground = measurer.ground_pixel_size(dataset.transform, *centre)  # metres per pixel; NaN without a CRS
+        target = None  # pixel size to read at, in CRS units
+        if target_gsd is not None:
+            if not math.isfinite(ground):
+                raise RasterError("a ground pixel size in metres needs a raster with a CRS; this one has none")
+            target = native * target_gsd / ground
+        elif whole:
+            zoom = _zoom(engine, ground)
+            target = native / zoom if zoom > 1 else None
+        scale = read_scale(region, native, target_gsd=target, max_size=None if whole else max_size)
         if whole:
             size = tile_size or _view_size(engine) or DEFAULT_TILE_SIZE
             tiles = tile_grid(region, size, size // 8 if overlap is None else overlap, scale)
@@ -195,7 +203,7 @@ def segment_raster(
         source=os.fspath(path),
         transform=transform,
         tiles=len(tiles),
-        ground_pixel_size=native / scale,
+        pixel_size=native / scale,
         region=(int(region.col_off), int(region.row_off), int(region.width), int(region.height)),
         asked=asked,
     )
@@ -292,7 +300,7 @@ def segment_view(
         source=source,
         transform=transform,
         tiles=len(tiles),
-        ground_pixel_size=abs(transform.a),
+        pixel_size=abs(transform.a),
         asked=asked,
     )
 
@@ -397,49 +405,6 @@ def _upsample(
 def _view_size(engine: ChatModel) -> int | None:
     size = getattr(engine, "view_size", None)
     return int(size) if isinstance(size, int) and size > 0 else None
-
-
-def write_result(
-    result: SegmentationResult,
-    gpkg_path: str | os.PathLike,
-    *,
-    append: bool = False,
-    overwrite: bool = False,
-    layer: str | None = None,
-) -> str:
-    """Write the features as a new layer (named after the instruction unless ``layer``) and the conversation turns as
-    rows of the ``conversation`` table; atomic (see :mod:`.gpkg`). Returns the layer name."""
-    from .gpkg import CONVERSATION_TABLE, Table, VectorLayer, layer_names, unique_layer_name, write_geopackage
-
-    taken = layer_names(gpkg_path) if append and os.path.exists(gpkg_path) else []
-    name = layer or unique_layer_name(result.instruction, taken)
-    features = result.features
-    count = len(features)
-    columns = {
-        "phrase": np.array([f.phrase for f in features], dtype=object),
-        "class": np.array([f.label or f.phrase for f in features], dtype=object),
-        "score": np.array([f.score for f in features], dtype=np.float64),
-        "area_m2": np.array([f.area_m2 for f in features], dtype=np.float64),
-        "perimeter_m": np.array([f.perimeter_m for f in features], dtype=np.float64),
-        "instruction": np.array([result.instruction] * count, dtype=object),
-        "model": np.array([result.model] * count, dtype=object),
-        "created": np.array([result.created] * count, dtype=object),
-    }
-    turns = result.conversation
-    start = _next_turn_index(gpkg_path) if taken else 0
-    table = Table(
-        CONVERSATION_TABLE,
-        {
-            "turn": np.arange(start, start + len(turns), dtype=np.int64),
-            "role": np.array([t.role for t in turns], dtype=object),
-            "text": np.array([t.text for t in turns], dtype=object),
-            "created": np.array([result.created] * len(turns), dtype=object),
-            "layer": np.array([name] * len(turns), dtype=object),
-        },
-    )
-    vector = VectorLayer(name, [f.geometry for f in features], columns, result.crs_wkt)
-    write_geopackage(gpkg_path, [vector], [table], append=append, overwrite=overwrite)
-    return name
 
 
 class _Finisher:
@@ -582,17 +547,6 @@ def count_text(phrases: Sequence[str]) -> str:
     counts = Counter(phrases)
     listed = ", ".join(f"{phrase} ({count})" for phrase, count in counts.most_common())
     return f"Found {len(phrases)} object{'s' if len(phrases) != 1 else ''}: {listed}."
-
-
-def _next_turn_index(gpkg_path: str | os.PathLike) -> int:
-    from pyogrio.raw import read
-
-    from .gpkg import CONVERSATION_TABLE, layer_names
-
-    if CONVERSATION_TABLE not in layer_names(gpkg_path):
-        return 0
-    _, _, _, columns = read(os.fspath(gpkg_path), layer=CONVERSATION_TABLE, columns=["turn"])
-    return int(columns[0].max()) + 1 if len(columns[0]) else 0
 
 
 def _utc_now() -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from affine import Affine
-from rasterio import features
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon, shape
+
+from .regions import region_labels, region_outlines, traced_regions
 
 
 def mask_to_polygons(
@@ -22,7 +23,7 @@ def mask_to_polygons(
     simplify_px: float = 0.0,
     min_area_px: float = 0.0,
 ) -> list[Polygon]:
-    """Trace each 4-connected region of a bool ``(H, W)`` mask as a polygon with its holes.
+    """Trace each region of a bool ``(H, W)`` mask (:mod:`.regions`: 4-connected) as a polygon with its holes.
 
     ``transform`` maps pixel (col, row) to output coordinates (a window's ``rasterio`` transform for map
     coordinates; None keeps pixel coordinates). ``simplify_px`` is the Douglas-Peucker tolerance in pixels (0 keeps
@@ -31,12 +32,8 @@ def mask_to_polygons(
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"a mask must be 2-D, got shape {mask.shape}")
-    mask = mask.astype(bool, copy=False)
-    if not mask.any():
-        return []
     polygons = []
-    # connectivity 4: diagonal neighbours are separate regions, so every ring is simple and the polygon is valid.
-    for geojson, _ in features.shapes(mask.view(np.uint8), mask=mask, connectivity=4):
+    for geojson in region_outlines(mask):
         polygon = shape(geojson)
         if polygon.area < min_area_px:
             continue
@@ -46,19 +43,12 @@ def mask_to_polygons(
     return polygons
 
 
-def region_labels(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """``int32 (H, W)`` labels 1..n of the 4-connected regions of a bool mask (0 outside), and n: the regions
-    :func:`mask_to_polygons` traces, one label each."""
-    labels, outlines = _traced_regions(mask)
-    return labels, len(outlines)
-
-
 def scored_polygons(
     mask: np.ndarray, probability: np.ndarray, transform: Affine | None = None
 ) -> list[tuple[Polygon, float]]:
     """Each 4-connected region of ``mask`` as in :func:`mask_to_polygons`, with the mean ``probability`` of its
     pixels: a confidence per object where the model gives one score per mask."""
-    labels, outlines = _traced_regions(mask)
+    labels, outlines = traced_regions(mask)
     means = _region_means(labels, len(outlines), probability)
     scored = []
     for label, geojson in enumerate(outlines, start=1):
@@ -67,17 +57,6 @@ def scored_polygons(
                 polygon = apply_transform(polygon, transform)
             scored.append((polygon, float(means[label])))
     return scored
-
-
-def _traced_regions(mask: np.ndarray) -> tuple[np.ndarray, list[dict]]:
-    """One trace of the 4-connected regions: their GeoJSON outlines in pixel space, and the labels 1..n of their
-    pixels (the outlines rasterized back: pixel-edge outlines cover exactly their pixels)."""
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return np.zeros(mask.shape, dtype=np.int32), []
-    outlines = [geojson for geojson, _ in features.shapes(mask.view(np.uint8), mask=mask, connectivity=4)]
-    labels = features.rasterize(zip(outlines, range(1, len(outlines) + 1)), out_shape=mask.shape, dtype="int32")
-    return labels, outlines
 
 
 def _region_means(labels: np.ndarray, count: int, probability: np.ndarray) -> np.ndarray:

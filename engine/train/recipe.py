@@ -1,8 +1,9 @@
-"""The two-stage training recipe: one plain loop driven by a TOML recipe (see ``config.py``).
+"""The training loop: one plain loop over the stages a TOML recipe lists (see ``config.py``).
 
-Stage 1 teaches the grounded answers with the text loss only (projector and LLM or its LoRA adapters); stage 2
-trains text and masks together (CE 1.0 + BCE 2.0 + Dice 0.5, plus the mask predictor's class CE, as weighted in
-the model config). Each stage has its own AdamW optimizer and cosine schedule with warmup; steps accumulate
+Each stage names the parts it trains and its losses: ``text`` (the LLM's cross-entropy only, e.g. aligning the
+projector or teaching grounded answers) or ``joint`` (CE 1.0 + BCE 2.0 + Dice 0.5 plus the mask predictor's class CE,
+as weighted in the model config). The papers' two stages are the simplest recipe; the shipped ones have more (the
+demo seven, lite three). Each stage has its own AdamW optimizer and cosine schedule with warmup; steps accumulate
 gradients over micro-batches, clip them, and run under bf16 autocast on CUDA. Checkpoints resume exactly.
 
     python -m engine train --recipe demo            # or: torchrun --nproc_per_node 2 -m engine train ...
@@ -23,7 +24,7 @@ from safetensors.torch import load_file
 from transformers import get_cosine_schedule_with_warmup
 
 from ..model import GeoGroundModel, build_tokenizer, preset_config
-from ..model.backbone import load_pretrained_lite0
+from ..model.geoground.backbone import load_pretrained_lite0
 from .checkpoint import (
     Progress,
     latest_checkpoint,

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import CLIPVisionConfig, LlamaConfig
 
-from engine.model.geopix_model import GeoPixConfig, GeoPixModel
+from engine.model.geopix.model import GeoPixConfig, GeoPixModel
 
 SEG_IDS = list(range(90, 96))
 DIM = 32

@@ -22,8 +22,8 @@ from engine.api import (
     plan_device,
     prepare_image,
 )
+from engine.hub.registry import load_model
 from engine.model import encode
-from engine.registry import load_model
 from engine.types import Turn
 
 QUESTION = "Segment the storage tank."
@@ -67,7 +67,7 @@ def taught():
         optimizer.step()
     assert out.ce_loss < 0.3, "the tiny model did not learn the answer; the test set-up is broken"
     model.eval()
-    return Engine(model, tokenizer, plan_device("cpu"), "tiny (taught one answer)"), image, tank
+    return Engine.from_model(model, tokenizer, plan_device("cpu"), "tiny (taught one answer)"), image, tank
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_chat_gives_grounded_segments_at_the_input_size(taught):
     assert segment.label in engine.model.config.class_names
 
 
-def test_regions_below_the_model_s_min_region_score_are_dropped(taught, monkeypatch):
+def test_regions_below_the_engine_s_min_region_score_are_dropped(taught):
     engine, image, _ = taught
     full = engine.chat(image, QUESTION, max_new_tokens=40).segments[0]
     probability = full.probability
@@ -99,13 +99,18 @@ def test_regions_below_the_model_s_min_region_score_are_dropped(taught, monkeypa
     assert (full.mask <= (probability >= 0.5)).all() and ((probability > 0.5) <= full.mask).all()
     # The answer's mask is one confident region: a bar below its mean probability keeps it, one above drops it.
     strong = float(probability[full.mask].mean())
-    monkeypatch.setattr(engine.model.config, "min_region_score", round((0.5 + strong) / 2, 3))
-    kept = engine.chat(image, QUESTION, max_new_tokens=40).segments[0]
+    assert full.score == pytest.approx(strong)  # a segment's score: the mean probability of its pixels
+    config = engine.model.config.to_dict()
+    kept = engine.with_settings(min_region_score=round((0.5 + strong) / 2, 3)).chat(image, QUESTION, max_new_tokens=40)
+    kept = kept.segments[0]
     np.testing.assert_array_equal(kept.mask, full.mask)  # the one region is confident enough
-    monkeypatch.setattr(engine.model.config, "min_region_score", min(0.999, strong + 0.01))
-    dropped = engine.chat(image, QUESTION, max_new_tokens=40).segments[0]
-    assert full.mask.any() and not dropped.mask.any()
+    strict = engine.with_settings(min_region_score=min(0.999, strong + 0.01))
+    dropped = strict.chat(image, QUESTION, max_new_tokens=40).segments[0]
+    assert full.mask.any() and not dropped.mask.any() and dropped.score == 0.0
     np.testing.assert_array_equal(dropped.probability, probability)  # the probabilities stay for the caller
+    # settings belong to the engine that was given them: the model and the first engine are unchanged
+    assert engine.model.config.to_dict() == config and engine.settings.min_region_score == 0.0
+    np.testing.assert_array_equal(engine.chat(image, QUESTION, max_new_tokens=40).segments[0].mask, full.mask)
 
 
 def test_multi_turn_keeps_history_and_encodes_the_image_once(taught, monkeypatch):

@@ -17,7 +17,8 @@ from pyogrio.raw import read
 from pyproj import CRS
 from shapely.geometry import Point
 
-from engine import batch, cli
+from engine import cli
+from engine.cli import batch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_geo_helpers import UTM, WGS84, ThresholdDouble, disc_image, utm_transform, wgs84_transform, write_raster  # noqa: E402

@@ -93,7 +93,7 @@ def test_eval_errors(tmp_path, capsys):
     assert "needs --index" in capsys.readouterr().err
 
     def unknown(name, device):
-        from engine.registry import ModelNotFoundError
+        from engine.hub.registry import ModelNotFoundError
 
         raise ModelNotFoundError(f"unknown model {name!r}")
 

@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import save_file
 
 from engine.convert import ConversionError, convert_geopix
-from engine.model.geopix_decoder import ReleasedMemory
-from engine.model.geopix_model import GeoPixConfig, GeoPixModel
+from engine.model.geopix.decoder import ReleasedMemory
+from engine.model.geopix.model import GeoPixConfig, GeoPixModel
 
 from .geopix_published import SEG_IDS, tiny_model, write_published
 
@@ -113,7 +113,7 @@ def test_missing_loose_file_and_unknown_key(published, tmp_path):
 
 
 def test_published_geopix_sizes_on_meta():
-    from engine.model.geopix_model import geopix_7b_config
+    from engine.model.geopix.model import geopix_7b_config
 
     with torch.device("meta"):
         model = GeoPixModel(geopix_7b_config())
@@ -127,7 +127,7 @@ def test_published_geopix_sizes_on_meta():
 
 def test_int8_option_quantizes_the_geopix_language_model():
     pytest.importorskip("torchao")
-    from engine.model.quantization import quantize_llm
+    from engine.model.geoground.quantization import quantize_llm
 
     model = tiny_model()
     quantize_llm(model, bits=8)

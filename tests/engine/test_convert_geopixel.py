@@ -28,7 +28,7 @@ from engine.convert import ConversionError, convert_geopixel
 from engine.convert.cli import add_arguments, run
 from engine.convert.geopixel import REPORT_FILE
 from engine.model import GeoGroundConfig, GeoGroundModel
-from engine.model.presets import _decoder, geopixel_7b, tiny
+from engine.model.geoground.presets import _decoder, geopixel_7b, tiny
 from engine.types import Reply
 
 sentencepiece = pytest.importorskip("sentencepiece")
@@ -362,11 +362,12 @@ def test_converted_llm_computes_internlm2_with_partial_lora(published, converted
     image = torch.zeros(12, dtype=torch.bool)
     image[1:7] = True
     expected = _internlm2_hidden(state, x, image)
-    with torch.no_grad(), model.image_prefix(image[None]):
-        got = model.decoder(inputs_embeds=x[None], use_cache=False).last_hidden_state[0]
+    with torch.no_grad():
+        got = model.decoder_for(image[None])(inputs_embeds=x[None], use_cache=False).last_hidden_state[0]
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
-    with torch.no_grad(), model.image_prefix(torch.zeros_like(image)[None]):
-        text_only = model.decoder(inputs_embeds=x[None], use_cache=False).last_hidden_state[0]
+    with torch.no_grad():
+        text_only = model.decoder_for(torch.zeros_like(image)[None])(inputs_embeds=x[None], use_cache=False)
+    text_only = text_only.last_hidden_state[0]
     assert not torch.allclose(text_only[1:], expected[1:], atol=1e-3)  # the image-only LoRA really matters
 
 

@@ -21,8 +21,8 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast  # noqa: E402
 
 from engine.convert import ConversionError  # noqa: E402
 from engine.convert.tokenizer import convert_sentencepiece_tokenizer  # noqa: E402
-from engine.model.internlm2 import encode as internlm2_encode  # noqa: E402
-from engine.model.internlm2 import render as internlm2_render  # noqa: E402
+from engine.model.geoground.internlm2 import encode as internlm2_encode  # noqa: E402
+from engine.model.geoground.internlm2 import render as internlm2_render  # noqa: E402
 from engine.types import Turn  # noqa: E402
 
 MARKERS = ["[UNUSED_TOKEN_145]", "[UNUSED_TOKEN_146]"]  # InternLM2's end-of-turn and start-of-turn markers

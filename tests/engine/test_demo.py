@@ -14,7 +14,9 @@ import rasterio
 from pyogrio.raw import read
 from pyproj import CRS
 
-from engine import cli, demo, registry
+from engine import cli
+from engine.cli import demo
+from engine.hub import registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_geo_helpers import ThresholdDouble  # noqa: E402

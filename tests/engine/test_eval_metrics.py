@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.eval.metrics import greedy_pairs, intersection_union, iou_matrix, mask_iou
+from engine.eval.metrics import greedy_pairs, intersection_union, iou_matrix, mask_iou, matched_pairs, paired_ious
 from engine.eval.referring import ReferringAccumulator, referring_metrics
 
 
@@ -38,6 +38,14 @@ def test_greedy_pairs_take_the_best_remaining_pair_first():
     scores = np.array([[0.6, 0.7], [0.1, 0.9]])
     # Best is 0.9 (row 1, col 1); what is left is row 0 with col 0: 0.6. Not 0.7 + 0.1.
     assert greedy_pairs(scores) == [(1, 1, 0.9), (0, 0, 0.6)]
+
+
+def test_matches_are_greedy_pairs_over_the_threshold_and_every_instance_gets_its_pair_iou():
+    scores = np.array([[0.6, 0.7, 0.0], [0.1, 0.9, 0.0]])
+    assert matched_pairs(scores) == [(1, 1, 0.9), (0, 0, 0.6)]
+    assert matched_pairs(scores, 0.7) == [(1, 1, 0.9)]
+    assert paired_ious(scores) == [0.6, 0.9, 0.0]  # column 2 overlaps nothing: 0
+    assert paired_ious(np.zeros((0, 2))) == [0.0, 0.0]
     assert greedy_pairs(np.array([[0.0, 0.0]])) == []  # no overlap, no pair
 
 

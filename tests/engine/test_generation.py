@@ -74,7 +74,7 @@ def test_seg_state_is_the_hidden_state_at_the_seg_input_position(setup):
     ids = torch.tensor(result.token_ids)
     with torch.no_grad():
         full = torch.cat([embeds[0], model.embed_tokens(ids)])[None]
-        hidden = model.decoder(inputs_embeds=full).last_hidden_state[0]
+        hidden = model.decoder_for(None)(inputs_embeds=full).last_hidden_state[0]
     position = embeds.shape[1] + 2
     torch.testing.assert_close(result.seg_states[0], hidden[position], rtol=1e-4, atol=1e-5)
 
@@ -182,7 +182,7 @@ def test_a_batch_decodes_each_row_as_it_would_be_decoded_alone(setup):
 
 def _geopixel_like_tiny(max_positions: int) -> GeoGroundModel:
     """The tiny preset with GeoPixel's LLM traits: image-only (Partial) LoRA and dynamically scaled RoPE."""
-    from engine.model.presets import tiny
+    from engine.model.geoground.presets import tiny
 
     llm = tiny()["llm"] | {
         "max_position_embeddings": max_positions,
@@ -221,14 +221,14 @@ def test_the_static_cache_decodes_exactly_like_the_dynamic_cache(setup, variant,
     steps = []
     static_step = generation._StaticStepper._step
     monkeypatch.setattr(generation._StaticStepper, "_step", lambda self, x: steps.append(1) or static_step(self, x))
-    with model.image_prefix(features):
-        dynamic = generation.generate_batch(
-            model, tokenizer, embeds, max_new_tokens=12, logits_processor=steer, static_cache=False
-        )
-        assert not steps
-        static = generation.generate_batch(
-            model, tokenizer, embeds, max_new_tokens=12, logits_processor=steer, static_cache=True
-        )
+    decoder = model.decoder_for(features)
+    dynamic = generation.generate_batch(
+        model, tokenizer, embeds, max_new_tokens=12, logits_processor=steer, static_cache=False, decoder=decoder
+    )
+    assert not steps
+    static = generation.generate_batch(
+        model, tokenizer, embeds, max_new_tokens=12, logits_processor=steer, static_cache=True, decoder=decoder
+    )
     # the static path decoded every step after the prefill
     assert len(steps) >= max(len(r.token_ids) for r in static) - 1 > 0
     assert all(r.seg_states.shape[0] >= 1 for r in static)
@@ -256,13 +256,19 @@ def test_cuda_graph_decoding_matches_eager_decoding_on_the_gpu():
     model = model.cuda()
     config = model.config
     steer = LogitsProcessorList([EndOnRepeat(config.seg_token_id, config.eos_token_id, last=11)])
-    with model.image_prefix(features):
-        runs = [
-            generate_batch(
-                model, tokenizer, embeds.cuda(), max_new_tokens=12, logits_processor=steer, static_cache=static
-            )
-            for static in (False, None)  # None: the default on CUDA, a static cache replayed as a CUDA graph
-        ]
+    decoder = model.decoder_for(features)
+    runs = [
+        generate_batch(
+            model,
+            tokenizer,
+            embeds.cuda(),
+            max_new_tokens=12,
+            logits_processor=steer,
+            static_cache=static,
+            decoder=decoder,
+        )
+        for static in (False, None)  # None: the default on CUDA, a static cache replayed as a CUDA graph
+    ]
     for a, b in zip(*runs, strict=True):
         assert a.token_ids == b.token_ids
         torch.testing.assert_close(b.seg_states, a.seg_states, rtol=1e-3, atol=1e-4)

@@ -16,8 +16,8 @@ import shapely
 from pyproj import CRS
 from rasterio.windows import Window
 
-from engine.geo import EngineError, NoCRSWarning, OutputError, RasterError, SegmentationCancelled
-from engine.geo.pipeline import segment_raster, write_result
+from engine.geo import EngineError, NoCRSWarning, OutputError, RasterError, SegmentationCancelled, write_result
+from engine.geo.pipeline import segment_raster
 from engine.types import Reply, Segment
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -103,7 +103,7 @@ def test_single_view_is_decimated_to_max_size(utm_tif):
     double = ThresholdDouble()
     result = segment_raster(utm_tif, "discs", double, max_size=100)
     assert double.shapes == [(50, 100, 3)]
-    assert result.ground_pixel_size == pytest.approx(2.0)
+    assert result.pixel_size == pytest.approx(2.0)
     assert min(_match([f.geometry for f in result.features], utm_transform(0.5), DISCS)) > 0.8
 
 
@@ -578,7 +578,7 @@ def test_whole_raster_coarser_than_the_model_s_max_gsd_is_read_finer(tmp_path):
     coarse = segment_raster(path, "discs", native, whole=True, tile_size=96, overlap=12)
     zoomed = segment_raster(path, "discs", fine, whole=True)
     assert coarse.tiles == 2 * 2 and zoomed.tiles > 3 * 3
-    assert zoomed.ground_pixel_size == pytest.approx(0.25) and {s[:2] for s in fine.shapes} == {(96, 96)}
+    assert zoomed.pixel_size == pytest.approx(0.25) and {s[:2] for s in fine.shapes} == {(96, 96)}
     assert len(zoomed.features) == len(discs)
     assert min(_match([f.geometry for f in zoomed.features], utm_transform(0.5), discs)) > 0.95
     # an explicit target_gsd wins, and a single view (not whole) is not upsampled
@@ -586,3 +586,21 @@ def test_whole_raster_coarser_than_the_model_s_max_gsd_is_read_finer(tmp_path):
     single = FineTiles()
     segment_raster(path, "discs", single)
     assert single.shapes == [(100, 160, 3)]
+
+
+def test_target_gsd_is_metres_on_the_ground_not_crs_units(tmp_path):
+    """At 60 degrees north a Web Mercator unit is half a metre on the ground: 1 m pixels are 2 CRS units."""
+    from affine import Affine
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(10.0, 60.0)
+    transform = Affine(1.0, 0, x, 0, -1.0, y)  # 1 CRS unit per pixel: about 0.5 m on the ground
+    path = write_raster(
+        tmp_path / "merc.tif", disc_image(128, 128, [(64, 64, 20)]), crs="EPSG:3857", transform=transform
+    )
+    result = segment_raster(path, "discs", ThresholdDouble(), whole=True, tile_size=40, overlap=8, target_gsd=1.0)
+    assert result.pixel_size == pytest.approx(2.0, rel=0.02)  # CRS units: 1 m on the ground
+    assert result.tiles == 2 * 2  # 128 px of 0.5 m read as 64 px of 1 m
+    no_crs = write_raster(tmp_path / "plain.tif", disc_image(64, 64, [(32, 32, 10)]), crs=None)
+    with pytest.raises(RasterError, match="metres needs a raster with a CRS"):
+        segment_raster(no_crs, "discs", ThresholdDouble(), whole=True, target_gsd=1.0)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from affine import Affine
 
+from engine.geo.regions import region_labels
 from engine.geo.vectorize import (
     apply_transform,
     drop_weak_regions,
     mask_to_polygons,
     polygonal_parts,
-    region_labels,
     scored_polygons,
 )
 

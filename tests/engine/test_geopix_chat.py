@@ -9,11 +9,11 @@ import torch
 from transformers import AutoTokenizer
 from transformers.generation.logits_process import LogitsProcessor, LogitsProcessorList
 
-from engine import geopix_engine
 from engine.api import Engine
 from engine.convert import convert_geopix
-from engine.model import geopix_chat
-from engine.model.geopix_chat import SYSTEM, encode_image, image_processor, pad_to_square, prompt_embeds, render, tagged
+from engine.model.geopix import chat as geopix_chat
+from engine.model.geopix import family as geopix_family
+from engine.model.geopix.chat import SYSTEM, encode_image, image_processor, pad_to_square, prompt_embeds, render, tagged
 from engine.types import Turn
 
 from .geopix_published import SEG_IDS, tiny_model, write_published, write_tokenizer
@@ -77,7 +77,7 @@ def test_spliced_image_rows_give_the_llava_forward(converted, engine):
     <image> token per patch, as the released processor writes it."""
     model, tokenizer = engine.model, engine.tokenizer
     image = np.random.default_rng(0).integers(0, 255, (28, 28, 3), dtype=np.uint8)
-    encoded = encode_image(model, engine.processor, image)
+    encoded = encode_image(model, engine.family.processor, image)
     turns = [Turn("user", "segment the ship")]
     embeds = prompt_embeds(model, tokenizer, encoded, turns)
     ours = model.vlm.lm_head(model.vlm.model.language_model(inputs_embeds=embeds[None]).last_hidden_state)
@@ -85,7 +85,7 @@ def test_spliced_image_rows_give_the_llava_forward(converted, engine):
     text = render(turns).replace("<image>", "<image>" * patches)
     ids = torch.tensor([tokenizer(text)["input_ids"]])
     assert int((ids == IMAGE_ID).sum()) == patches == 4  # 28 px / 14 px patches, CLS dropped
-    pixels = engine.processor(images=np.ascontiguousarray(image[..., ::-1]), return_tensors="pt")["pixel_values"]
+    pixels = engine.family.processor(images=np.ascontiguousarray(image[..., ::-1]), return_tensors="pt")["pixel_values"]
     with torch.no_grad():
         reference = model.vlm(input_ids=ids, pixel_values=pixels).logits
     torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-5)
@@ -94,7 +94,7 @@ def test_spliced_image_rows_give_the_llava_forward(converted, engine):
 def test_seg_states_are_those_that_predict_each_seg_token(engine):
     model, tokenizer = engine.model, engine.tokenizer
     image = np.random.default_rng(1).integers(0, 255, (28, 28, 3), dtype=np.uint8)
-    encoded = encode_image(model, engine.processor, image)
+    encoded = encode_image(model, engine.family.processor, image)
     embeds = prompt_embeds(model, tokenizer, encoded, [Turn("user", "segment the ships")])[None]
     script = tokenizer("Sure", add_special_tokens=False)["input_ids"] + SEG_IDS + [5] + SEG_IDS[:3] + [6] + SEG_IDS
     results = {}
@@ -120,17 +120,17 @@ def test_seg_states_are_those_that_predict_each_seg_token(engine):
 
 
 def test_engine_answers_with_masks_at_the_image_size(engine, monkeypatch):
-    assert type(engine).__name__ == "GeoPixEngine" and engine.view_size == 28
+    assert type(engine.family).__name__ == "GeoPixFamily" and engine.view_size == 28
     tokenizer = engine.tokenizer
     script = (
         tokenizer("Sure, it is ", add_special_tokens=False)["input_ids"] + SEG_IDS + tokenizer(".")["input_ids"][1:]
     )
-    real = geopix_engine.generate
+    real = geopix_family.generate
 
     def scripted(model, tok, embeds, **options):
         return real(model, tok, embeds, logits_processor=LogitsProcessorList([Script(script)]), **options)
 
-    monkeypatch.setattr(geopix_engine, "generate", scripted)
+    monkeypatch.setattr(geopix_family, "generate", scripted)
     # A tilted ramp of logits in place of the random decoder's, so the mask is partial and its placement shows.
     ramp = torch.arange(16.0)[None, :] - 7.5 + 0.3 * (torch.arange(16.0)[:, None] - 7.5)
     real_masks = engine.model.predict_masks

@@ -8,7 +8,7 @@ import torch
 from transformers import DynamicCache
 
 from engine.model import GeoGroundConfig, GeoGroundModel, preset_config
-from engine.model.internlm2 import (
+from engine.model.geoground.internlm2 import (
     GROUNDED_DESCRIPTION_PROMPT,
     IM_END,
     IM_START,
@@ -17,8 +17,8 @@ from engine.model.internlm2 import (
     render,
     split_wqkv,
 )
-from engine.model.plora import ImageTokenMask, PartialLoRALinear, apply_partial_lora
-from engine.model.presets import _decoder, geopixel_7b, tiny
+from engine.model.geoground.plora import ImageTokenMask, PartialLoRALinear, apply_partial_lora
+from engine.model.geoground.presets import _decoder, geopixel_7b, tiny
 from engine.types import Turn
 
 
@@ -95,14 +95,15 @@ def test_cached_decoding_sees_new_tokens_as_text():
     embeds = torch.randn(1, 10, model.config.llm_hidden_size)
     mask = torch.zeros(1, 10, dtype=torch.bool)
     mask[:, 1:6] = True
-    with torch.no_grad(), model.image_prefix(mask):
-        full = model.decoder(inputs_embeds=embeds, use_cache=False).last_hidden_state
+    decoder = model.decoder_for(mask)
+    with torch.no_grad():
+        full = decoder(inputs_embeds=embeds, use_cache=False).last_hidden_state
         cache = DynamicCache(config=model.llm.config)
-        model.decoder(inputs_embeds=embeds[:, :8], past_key_values=cache, use_cache=True)
-        steps = model.decoder(inputs_embeds=embeds[:, 8:], past_key_values=cache, use_cache=True).last_hidden_state
+        decoder(inputs_embeds=embeds[:, :8], past_key_values=cache, use_cache=True)
+        steps = decoder(inputs_embeds=embeds[:, 8:], past_key_values=cache, use_cache=True).last_hidden_state
     torch.testing.assert_close(steps, full[:, 8:], rtol=1e-4, atol=1e-5)
-    with torch.no_grad(), model.image_prefix(None):
-        unmasked = model.decoder(inputs_embeds=embeds, use_cache=False).last_hidden_state
+    with torch.no_grad():
+        unmasked = model.decoder_for(None)(inputs_embeds=embeds, use_cache=False).last_hidden_state
     assert not torch.allclose(unmasked[:, 1:], full[:, 1:], atol=1e-4)
 
 
@@ -190,23 +191,23 @@ def test_published_layout_parameter_counts_on_meta():
 
 def test_int8_llm_weights_keep_the_partial_lora_layers():
     pytest.importorskip("torchao")
-    from engine.model.quantization import QuantizationError, quantize_llm, weight_bytes
+    from engine.model.geoground.quantization import QuantizationError, quantize_llm, weight_bytes
 
     model = tiny_geopixel()
     torch.manual_seed(2)
     embeds = torch.randn(1, 10, model.config.llm_hidden_size)
     mask = torch.zeros(1, 10, dtype=torch.bool)
     mask[:, 1:6] = True
-    with torch.no_grad(), model.image_prefix(mask):
-        before = model.decoder(inputs_embeds=embeds, use_cache=False).last_hidden_state
+    with torch.no_grad():
+        before = model.decoder_for(mask)(inputs_embeds=embeds, use_cache=False).last_hidden_state
     size = weight_bytes(model.llm)
     quantize_llm(model, bits=8)
     layer = model.llm.model.layers[0].self_attn.q_proj
     assert isinstance(layer, PartialLoRALinear) and type(layer.weight) is not torch.nn.Parameter
     assert type(layer.Plora_A.weight) is torch.nn.Parameter  # the LoRA factors stay in full precision
     assert weight_bytes(model.llm) < size
-    with torch.no_grad(), model.image_prefix(mask):
-        after = model.decoder(inputs_embeds=embeds, use_cache=False).last_hidden_state
+    with torch.no_grad():
+        after = model.decoder_for(mask)(inputs_embeds=embeds, use_cache=False).last_hidden_state
     assert (after - before).abs().max() < 0.02 * before.abs().max()
     with pytest.raises(QuantizationError, match="CUDA"):
         quantize_llm(tiny_geopixel(), bits=4)
@@ -215,17 +216,17 @@ def test_int8_llm_weights_keep_the_partial_lora_layers():
 
 
 def test_engine_chat_applies_image_lora_and_the_model_s_template():
-    """Through the Engine facade a GeoPixel-style model answers as generate() does inside image_prefix()."""
+    """Through the Engine facade a GeoPixel-style model answers as generate() does with decoder_for(image)."""
     import numpy as np
 
     from engine.api import DevicePlan, Engine
     from engine.model.chat import encode, template_for
     from engine.model.generation import generate
-    from engine.model.tokenizer import byte_tokenizer
+    from engine.model.geoground.tokenizer import byte_tokenizer
 
     model = tiny_geopixel()
     tokenizer = byte_tokenizer()
-    engine = Engine(model, tokenizer, DevicePlan(torch.device("cpu"), torch.float32), "tiny-geopixel")
+    engine = Engine.from_model(model, tokenizer, DevicePlan(torch.device("cpu"), torch.float32), "tiny-geopixel")
     image = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
     reply = engine.chat(image, "describe", max_new_tokens=6)
 
@@ -234,8 +235,7 @@ def test_engine_chat_applies_image_lora_and_the_model_s_template():
     assert template_for(model.config).end == IM_END
     embeds = torch.cat([features.tokens, model.embed_tokens(torch.tensor(ids))])[None]
     with torch.inference_mode():
-        with model.image_prefix(features):
-            expected = generate(model, tokenizer, embeds, max_new_tokens=6)
+        expected = generate(model, tokenizer, embeds, max_new_tokens=6, decoder=model.decoder_for(features))
         without = generate(model, tokenizer, embeds, max_new_tokens=6)
     assert reply.raw_text == expected.text
     assert expected.token_ids != without.token_ids  # the image-only LoRA matters, so the test can tell

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.model import GeoGroundModel, build_tokenizer, encode, preset_config
-from engine.model.mask_refiner import MaskRefiner
+from engine.model.geoground.mask_refiner import MaskRefiner
 from engine.train.recipe import set_trainable
 from engine.types import Turn
 

@@ -7,7 +7,12 @@ import pytest
 import torch
 
 from engine.model import GeoGroundModel, preset_config
-from engine.model.backbone import EfficientNetLite0, FeaturePyramid, convert_lite0_state_dict, load_pretrained_lite0
+from engine.model.geoground.backbone import (
+    EfficientNetLite0,
+    FeaturePyramid,
+    convert_lite0_state_dict,
+    load_pretrained_lite0,
+)
 
 PACKAGE_NAMES = {"expand.conv": "_expand_conv", "expand.bn": "_bn0", "depthwise.conv": "_depthwise_conv",
                  "depthwise.bn": "_bn1", "project.conv": "_project_conv", "project.bn": "_bn2"}  # fmt: skip

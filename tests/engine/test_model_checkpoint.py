@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from engine.hub.registry import ModelNotFoundError, load_model, resolve
 from engine.model import GeoGroundModel, encode, generate
-from engine.registry import ModelNotFoundError, load_model, resolve
 from engine.types import Turn
 
 
@@ -86,7 +86,7 @@ def test_unknown_names_list_what_is_valid(tmp_path):
 
 
 def test_shipped_preset_without_weights_says_so(monkeypatch, tmp_path):
-    import engine.registry as registry
+    import engine.hub.registry as registry
 
     monkeypatch.setattr(registry, "PRETRAINED_DIR", tmp_path)
     with pytest.raises(ModelNotFoundError, match="demo model weights are not installed"):

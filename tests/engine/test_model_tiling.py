@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.model.modeling import GeoGroundModel
-from engine.model.presets import preset_config
-from engine.model.tiling import image_token_count, plan_grid, tile_image
+from engine.model.geoground.modeling import GeoGroundModel
+from engine.model.geoground.presets import preset_config
+from engine.model.geoground.tiling import image_token_count, plan_grid, tile_image
 
 
 def test_geopixel_reference_grid_for_an_800px_tile():

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from engine.model import GeoGroundModel, build_tokenizer, encode, preset_config
 from engine.model.chat import IGNORE_INDEX
-from engine.model.modeling import dice_loss
+from engine.model.geoground.modeling import dice_loss
 from engine.types import Turn
 
 ANSWER = "The <p> tank </p> [SEG] is next to the <p> ship </p> [SEG]."

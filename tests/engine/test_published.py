@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import geopix_published as geopix_fixture  # noqa: E402 - the GeoPix published-layout writer
 import test_convert_geopixel as geopixel_fixture  # noqa: E402 - the GeoPixel published-layout writer
 
-from engine import published  # noqa: E402
 from engine.api import Engine  # noqa: E402
+from engine.hub import published  # noqa: E402
+from engine.hub.published import find_published, prepare_published, prepared_folder  # noqa: E402
+from engine.hub.registry import ModelNotFoundError, hub_reference, resolve  # noqa: E402
 from engine.model import GeoGroundModel  # noqa: E402
-from engine.model.geopix_model import GeoPixModel  # noqa: E402
-from engine.published import find_published, prepare_published, prepared_folder  # noqa: E402
-from engine.registry import ModelNotFoundError, hub_reference, resolve  # noqa: E402
+from engine.model.geopix.model import GeoPixModel  # noqa: E402
 from engine.types import Cancelled, Reply  # noqa: E402
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -397,7 +397,7 @@ def test_geopix_downloads_converts_and_answers(hub, repositories, tmp_path):
         torch.testing.assert_close(loaded.state_dict()[key], value, rtol=0, atol=0, msg=key)
 
     engine = Engine.load("GeoPix", device="cpu", cache_dir=str(tmp_path))
-    assert type(engine).__name__ == "GeoPixEngine" and engine.name == "GeoPix"
+    assert type(engine.family).__name__ == "GeoPixFamily" and engine.name == "GeoPix"
     assert engine.tokenizer.convert_tokens_to_ids("<image>") == 99  # the checkpoint's tokenizer came along
     image = np.random.default_rng(0).integers(0, 255, (28, 28, 3), dtype=np.uint8)
     reply = engine.chat(image, "Segment the ship.", max_new_tokens=4)

@@ -9,7 +9,7 @@ import pytest
 from engine.data.synthetic import generate_scene
 from engine.data.templates import CLASS_BY_NAME
 from engine.eval.metrics import mask_iou
-from engine.registry import PRETRAINED_DIR
+from engine.hub.registry import PRETRAINED_DIR
 
 DEMO = PRETRAINED_DIR / "demo"
 # Bars below what the model card reports on 30 held-out scenes per class (union of the answer's masks against the

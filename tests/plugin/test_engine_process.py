@@ -41,7 +41,7 @@ def tank_scene(tmp_path_factory):
     """The demo's synthetic UTM scene with storage tanks: (bands, H, W) pixels, its request and its tank count."""
     import rasterio
 
-    from geoground.engine import demo
+    from geoground.engine.cli import demo
 
     path = tmp_path_factory.mktemp("scene") / "tanks.tif"
     _, tanks = demo.write_synthetic_scene(path)

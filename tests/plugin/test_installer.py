@@ -115,7 +115,7 @@ def test_checked_packages_match_the_engine_requirements():
     required = {name for name in required if not name.startswith("#")}
     assert set(ENGINE_DEPENDENCIES.values()) <= required
     # packages only the engine's own dependencies pull in, and the two that only converting GeoPixel's tokenizer
-    # needs (engine.published checks them before a download): installed, not checked at plugin load
+    # needs (engine.hub.published checks them before a download): installed, not checked at plugin load
     assert required - set(ENGINE_DEPENDENCIES.values()) <= {"attrs", "jinja2", "tqdm", "sentencepiece", "protobuf"}
 
 

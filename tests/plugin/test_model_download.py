@@ -49,7 +49,7 @@ def published_hub(monkeypatch, repositories):
     """The published repositories, and the plugin's engine table set to the tiny checkpoints' sizes."""
     import test_convert_geopixel
 
-    from geoground.engine import published
+    from geoground.engine.hub import published
 
     table = dict(published.PUBLISHED)
     tiny = {"overrides": test_convert_geopixel.OVERRIDES, "converted_gb": 0.001}
@@ -174,7 +174,7 @@ def test_cancel_in_the_dialog_stops_the_download_and_the_instruction(scene, cont
 def test_offline_with_the_model_cached_loads_from_the_cache(
     scene, controller, use_model, hub, cache_setting, monkeypatch
 ):
-    from geoground.engine.registry import resolve
+    from geoground.engine.hub.registry import resolve
     from geoground.plugin.model_download import HubModel, download
 
     folder = download(HubModel("org/model", "org/model", None, str(cache_setting)))

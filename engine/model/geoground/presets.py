@@ -113,7 +113,7 @@ def tiny() -> dict[str, Any]:
 def demo() -> dict[str, Any]:
     # Sized to train from scratch on a 2-core CPU in about an hour and to ship under 20 MB in float16
     # (about 5.9M parameters); docs/MODEL_CARD_demo.md explains the choice. Classes: the synthetic scene classes.
-    from ..data.templates import CLASSES
+    from ...data.templates import CLASSES
 
     return {
         "vision": _clip(112, 14, 128, 3, 4, 384),
@@ -124,7 +124,7 @@ def demo() -> dict[str, Any]:
         "class_names": [c.name for c in CLASSES],
         "hd_num": 4,
         "max_tiles": 4,
-        # Both chosen on validation scenes by `python -m engine.train.evaluate_demo --tune 20`
+        # Both chosen on validation scenes by `python -m engine.eval.model_card --tune 20`
         # (docs/MODEL_CARD_demo.md): drop faint specks, keep objects; show imagery coarser than 1 m per pixel
         # upsampled to 1 m, where small objects such as planes are outlined far better.
         "min_region_score": 0.8,

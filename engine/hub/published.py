@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .registry import ModelNotFoundError
-from .types import Cancelled
+from ..errors import ModelNotFoundError, first_line
+from ..types import Cancelled
 
 Phase = Literal["download", "convert"]
 ProgressCallback = Callable[[Phase, float], None]
@@ -183,7 +183,7 @@ def prepare_published(
     ``progress(phase, percent)``: ``"download"`` then ``"convert"``, 0-100 within each phase. ``should_stop()`` is
     checked while downloading (every chunk) and converting (between shards); when it turns true
     :class:`~engine.types.Cancelled` is raised, completed downloads are kept and no converted folder is left.
-    Raises :class:`~engine.registry.ModelNotFoundError` with a one-line message when the model cannot be had.
+    Raises :class:`~engine.errors.ModelNotFoundError` with a one-line message when the model cannot be had.
     """
     found = find_published(name)
     if found is None:
@@ -253,11 +253,6 @@ def _snapshot(
     return Path(folder)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _download(
     entry: PublishedModel,
     repo_id: str,
@@ -269,7 +264,7 @@ def _download(
 ) -> Path:
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    from .hub_progress import DownloadProgress
+    from .progress import DownloadProgress
 
     bars = DownloadProgress(report or (lambda percent: None), stop)
     try:
@@ -282,11 +277,11 @@ def _download(
         ) from None
     except HfHubHTTPError as error:  # unknown repository or revision, gated, hub down
         raise ModelNotFoundError(
-            f"cannot download {repo_id}@{revision} for {entry.name}: {_first_line(error)}"
+            f"cannot download {repo_id}@{revision} for {entry.name}: {first_line(error)}"
         ) from None
     except OSError as error:  # connection lost for good, disk full: what was completed stays in the cache
         raise ModelNotFoundError(
-            f"the download of {repo_id} for {entry.name} stopped ({_first_line(error)}); try again to continue it"
+            f"the download of {repo_id} for {entry.name} stopped ({first_line(error)}); try again to continue it"
         ) from None
 
 
@@ -310,8 +305,8 @@ def _convert(
 ) -> None:
     """Convert into the hidden ``.partial`` sibling of ``final``, then rename it: ``final`` appears complete or not
     at all."""
-    from .convert import ConversionError, convert_geopix, convert_geopixel
-    from .convert.checkpoint_io import pickle_shards
+    from ..convert import ConversionError, convert_geopix, convert_geopixel
+    from ..convert.checkpoint_io import pickle_shards
 
     root = final.parent
     root.mkdir(parents=True, exist_ok=True)
@@ -328,9 +323,7 @@ def _convert(
         try:
             steps = len(pickle_shards(weights)) + 1
         except ConversionError as error:
-            raise ModelNotFoundError(
-                f"{entry.name} was downloaded but does not convert: {_first_line(error)}"
-            ) from None
+            raise ModelNotFoundError(f"{entry.name} was downloaded but does not convert: {first_line(error)}") from None
     convert = convert_geopixel if entry.converter == "geopixel" else convert_geopix
     done = 0
 
@@ -363,9 +356,9 @@ def _convert(
                 raise
     except ConversionError as error:
         log(str(error))
-        raise ModelNotFoundError(f"{entry.name} was downloaded but does not convert: {_first_line(error)}") from None
+        raise ModelNotFoundError(f"{entry.name} was downloaded but does not convert: {first_line(error)}") from None
     except OSError as error:  # disk full, permissions: nothing half-written is kept
-        raise ModelNotFoundError(f"converting {entry.name} into {root} failed: {_first_line(error)}") from None
+        raise ModelNotFoundError(f"converting {entry.name} into {root} failed: {first_line(error)}") from None
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)

@@ -1,12 +1,12 @@
 """Evaluate a trained model the way the demo model card reports it, and draw the card's figures.
 
-    python -m engine.train.evaluate_demo --model demo --report runs/demo/eval.json --figures docs/images
+    python -m engine.eval.model_card --model demo --report runs/demo/eval.json --figures docs/images
 
 - held-out synthetic scenes (seeds no training run draws from): "segment all X" for storage tanks, buildings, ships
   and airplanes. ``miou`` is the mean over scenes of the IoU between the union of predicted masks and the union of
   ground-truth masks of the class (the semantic IoU of the answer). The model grounds all instances of a class with
-  one [SEG], so predicted instances are the 4-connected regions of the predicted masks (of at least
-  ``MIN_COMPONENT_PX`` pixels), as the geo pipeline makes one polygon per region: ``instance_recall@0.5`` and
+  one [SEG], so predicted instances are the regions of the predicted masks (:mod:`..geo.regions`: 4-connected, of
+  at least ``MIN_COMPONENT_PX`` pixels), as the geo pipeline makes one polygon per region: ``instance_recall@0.5`` and
   ``instance_precision@0.5`` count regions matched one-to-one to ground-truth instances with IoU >= 0.5,
   ``count_exact`` compares the number of regions with the number of instances. ``recall_ceiling@0.5`` is the
   recall a perfect union mask would get (touching instances merge into one region and cannot all be matched).
@@ -40,9 +40,9 @@ from ..data.sample import Scene
 from ..data.scene_text import segment_all_sample
 from ..data.synthetic import generate_scene
 from ..data.templates import CLASS_BY_NAME
-from ..eval.metrics import greedy_pairs, iou_matrix, mask_iou
-from ..geo.vectorize import region_labels
-from .data import collate, load_real_scene, split_columns
+from ..geo.regions import connected_regions
+from ..train.data import collate, load_real_scene, split_columns
+from .metrics import iou_matrix, mask_iou, matched_pairs, paired_ious
 
 TARGET_CLASSES = ("storage tank", "building", "ship", "airplane")
 # ``--classes all`` also asks about the other scene classes; each class keeps its own block of held-out seeds.
@@ -64,30 +64,14 @@ SIZE_BINS = ((0, 64), (64, 256), (256, 1024), (1024, 10**9))  # object area in p
 MIN_COMPONENT_PX = 4
 
 
-def connected_regions(mask: np.ndarray, min_pixels: int = MIN_COMPONENT_PX) -> list[np.ndarray]:
-    """The 4-connected regions of a bool mask (of at least ``min_pixels``) as separate masks, as the geo pipeline
-    makes one polygon of each."""
-    labels, count = region_labels(mask)
-    regions = [labels == k for k in range(1, count + 1)]
-    return [region for region in regions if region.sum() >= min_pixels]
-
-
-def matched_ious(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> list[float]:
-    """Per ground-truth instance, the IoU of the predicted region paired with it one-to-one (0 when unpaired)."""
-    ious = [0.0] * len(truth)
-    for _, j, iou in greedy_pairs(iou_matrix(list(pred), list(truth))):
-        ious[j] = iou
-    return ious
-
-
 def score_answer(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray], shape: tuple[int, int]) -> dict[str, float]:
     """Union IoU, regions matched to instances at IoU >= 0.5, and whether the region count is right, for one answer."""
     empty = np.zeros(shape, dtype=bool)
     union_pred = np.logical_or.reduce(list(pred)) if len(pred) else empty
     union_truth = np.logical_or.reduce(list(truth)) if len(truth) else empty
-    regions = connected_regions(union_pred)
-    matched = sum(1 for iou in matched_ious(regions, truth) if iou >= 0.5)
-    reachable = sum(1 for iou in matched_ious(connected_regions(union_truth), truth) if iou >= 0.5)
+    regions = connected_regions(union_pred, MIN_COMPONENT_PX)
+    matched = len(matched_pairs(iou_matrix(regions, list(truth))))
+    reachable = len(matched_pairs(iou_matrix(connected_regions(union_truth, MIN_COMPONENT_PX), list(truth))))
     return {
         "iou": mask_iou(union_pred, union_truth),
         "matched": float(matched),
@@ -160,14 +144,18 @@ def evaluate_synthetic(
     for class_name in classes:
         rows, gsds = [], []
         instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
-        first_seed = HELD_OUT_SEED + 100_000 * ALL_CLASSES.index(class_name)
-        for scene in _class_scenes(class_name, first_seed, scenes, size):
+        for scene in held_out_scenes(class_name, scenes, size):
             truth = [inst.mask for inst in scene.of_class(class_name)]
             answer = _answer(engine, scene.image, scene.gsd, instruction)
             rows.append(score_answer(answer, truth, scene.image.shape[:2]))
             gsds.append(scene.gsd)
         results[class_name] = {**_summarise(rows), "by_gsd": _by_gsd(rows, gsds)}
     return results
+
+
+def held_out_scenes(class_name: str, count: int, size: int = 256):
+    """The first ``count`` held-out scenes holding ``class_name``, from that class's own block of seeds."""
+    return _class_scenes(class_name, HELD_OUT_SEED + 100_000 * ALL_CLASSES.index(class_name), count, size)
 
 
 def _class_scenes(class_name: str, first_seed: int, count: int, size: int = 256):
@@ -188,31 +176,25 @@ def tune_inference(
     is upsampled to it) and each ``min_region_score`` candidate (polygons whose score, the mean probability of their
     region, is below it are dropped); ``best`` is the pair with the best mean over the target classes, but the
     coarsest ``max_gsd`` within ``TUNING_TOLERANCE`` of it."""
-    config = engine.model.config
-    saved = config.min_region_score, config.max_gsd
-    config.min_region_score = 0.0
     table: dict[str, dict[str, Any]] = {}
-    try:
-        for max_gsd in max_gsds:
-            config.max_gsd = max_gsd
-            per_class: dict[str, list[float]] = {}
-            for k, class_name in enumerate(TARGET_CLASSES):
-                instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
-                rows = []
-                for scene in _class_scenes(class_name, VALIDATION_SEED + 100_000 * k, scenes):
-                    regions = _regions(engine, scene.image, scene.gsd, instruction)
-                    truth = np.logical_or.reduce([inst.mask for inst in scene.of_class(class_name)])
-                    row = []
-                    for score in region_scores:
-                        kept = [mask for mask, region_score in regions if region_score >= score]
-                        row.append(mask_iou(np.logical_or.reduce(kept) if kept else np.zeros_like(truth), truth))
-                    rows.append(row)
-                per_class[class_name] = [round(float(v), 4) for v in np.mean(rows, axis=0)]
-            mean = [round(float(v), 4) for v in np.mean(list(per_class.values()), axis=0)]
-            table[str(max_gsd)] = {"miou": per_class, "mean": mean}
-            print(f"max_gsd {max_gsd}: mean {mean}", flush=True)
-    finally:
-        config.min_region_score, config.max_gsd = saved
+    for max_gsd in max_gsds:
+        tuned = engine.with_settings(min_region_score=0.0, max_gsd=max_gsd)  # raw masks, filtered below
+        per_class: dict[str, list[float]] = {}
+        for k, class_name in enumerate(TARGET_CLASSES):
+            instruction = f"Segment all {CLASS_BY_NAME[class_name].plural}."
+            rows = []
+            for scene in _class_scenes(class_name, VALIDATION_SEED + 100_000 * k, scenes):
+                regions = _regions(tuned, scene.image, scene.gsd, instruction)
+                truth = np.logical_or.reduce([inst.mask for inst in scene.of_class(class_name)])
+                row = []
+                for score in region_scores:
+                    kept = [mask for mask, region_score in regions if region_score >= score]
+                    row.append(mask_iou(np.logical_or.reduce(kept) if kept else np.zeros_like(truth), truth))
+                rows.append(row)
+            per_class[class_name] = [round(float(v), 4) for v in np.mean(rows, axis=0)]
+        mean = [round(float(v), 4) for v in np.mean(list(per_class.values()), axis=0)]
+        table[str(max_gsd)] = {"miou": per_class, "mean": mean}
+        print(f"max_gsd {max_gsd}: mean {mean}", flush=True)
     # The best mean wins, except that a max_gsd within TUNING_TOLERANCE of it and coarser (fewer tiles: the cost grows
     # with the square of the upsampling) is preferred; within a max_gsd, the best region score.
     best_of = {g: max(table[str(g)]["mean"]) for g in max_gsds}
@@ -284,7 +266,7 @@ def teacher_forced_ious(model, tokenizer, scenes: list[Scene]) -> list[tuple[int
                 continue
             truth = [inst.mask for inst in scene.of_class(class_name)]
             pred = (result.masks.logits_at(0, truth[0].shape) > 0).numpy()
-            ious = matched_ious(connected_regions(pred), truth)
+            ious = paired_ious(iou_matrix(connected_regions(pred, MIN_COMPONENT_PX), truth))
             out.extend((int(mask.sum()), iou) for mask, iou in zip(truth, ious, strict=True))
     return out
 
@@ -306,7 +288,7 @@ def size_binned(pairs: list[tuple[int, float]]) -> dict[str, Any]:
 
 
 def memory_ablation(folders: dict[str, str | Path], scenes: int = 40) -> dict[str, Any]:
-    from ..registry import load_model
+    from ..hub.registry import load_model
 
     test_scenes = multiscale_scenes(scenes)
     report = {}
@@ -402,19 +384,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log and args.figures:
         report["curves"] = plot_curves(args.log, args.figures / "demo_training_curves.png")
     engine = Engine.load(args.model, device="cpu")
-    config = engine.model.config
     if args.tune and (args.min_region_score is not None or args.max_gsd is not None):
         parser.error("--tune excludes --min-region-score and --max-gsd")
+    settings: dict[str, Any] = {}
     if args.tune:
         _timed("tuning", lambda: tune_inference(engine, args.tune), report)
-        config.max_gsd = report["tuning"]["best"]["max_gsd"]
-        config.min_region_score = report["tuning"]["best"]["min_region_score"]
+        settings = dict(report["tuning"]["best"])
     if args.min_region_score is not None:
-        config.min_region_score = args.min_region_score
+        settings["min_region_score"] = args.min_region_score
     if args.max_gsd is not None:
-        config.max_gsd = args.max_gsd or None
-    report["min_region_score"] = config.min_region_score
-    report["max_gsd"] = config.max_gsd
+        settings["max_gsd"] = args.max_gsd or None
+    engine = engine.with_settings(**settings)
+    report["min_region_score"] = engine.settings.min_region_score
+    report["max_gsd"] = engine.settings.max_gsd
     if "synthetic" not in args.skip:
         classes = TARGET_CLASSES if args.classes == "target" else ALL_CLASSES
         _timed("synthetic", lambda: evaluate_synthetic(engine, args.scenes, classes=classes), report)

@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from . import chat
-from .chat import INTERNLM2_TEMPLATE
+from .. import chat
+from ..chat import INTERNLM2_TEMPLATE
 
 IM_START = "[UNUSED_TOKEN_146]"  # noqa: S105 - InternLM2's turn markers (vocabulary entries, not secrets)
 IM_END = INTERNLM2_TEMPLATE.end

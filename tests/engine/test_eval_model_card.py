@@ -1,10 +1,15 @@
-"""The demo evaluation's instance metrics: one union mask per answer, split into regions like the polygons."""
+"""The model card's instance metrics: one union mask per answer, split into regions like the polygons."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from engine.train.evaluate_demo import connected_regions, matched_ious, score_answer
+from engine.eval.metrics import iou_matrix, paired_ious
+from engine.eval.model_card import MIN_COMPONENT_PX, score_answer
+from engine.geo.regions import connected_regions
+from engine.types import InferenceSettings
 
 
 def _box(r0, r1, c0, c1, shape=(32, 32)):
@@ -13,26 +18,13 @@ def _box(r0, r1, c0, c1, shape=(32, 32)):
     return mask
 
 
-def test_regions_are_4_connected_and_cover_the_mask():
-    ring = _box(2, 12, 2, 12) & ~_box(5, 9, 5, 9)  # one region with a hole
-    inside = _box(6, 8, 6, 8)  # in the hole: a separate region
-    diagonal = _box(20, 23, 20, 23) | _box(23, 26, 23, 26)  # touching corners only: two regions
-    speck = _box(30, 31, 0, 2)  # 2 px: dropped like the pipeline drops it
-    regions = connected_regions(ring | inside | diagonal | speck)
-    assert len(regions) == 5 - 1
-    assert sorted(int(r.sum()) for r in regions) == sorted([int(ring.sum()), 4, 9, 9])
-    assert sum(int(r.sum()) for r in regions) == int((ring | inside | diagonal).sum())  # disjoint
-    assert np.array_equal(np.logical_or.reduce(regions), ring | inside | diagonal)
-    assert connected_regions(np.zeros((8, 8), bool)) == []
-
-
 def test_one_union_mask_is_scored_instance_by_instance():
     a, b, c = _box(0, 6, 0, 6), _box(10, 16, 10, 16), _box(20, 26, 0, 6)
     # One [SEG] covering a exactly and a third of b; c is missed; a false alarm elsewhere.
     pred = a | _box(10, 16, 10, 12) | _box(28, 32, 28, 32)
     row = score_answer([pred], [a, b, c], (32, 32))
     assert row["segs"] == 1 and row["predicted"] == 3 and row["instances"] == 3
-    assert matched_ious(connected_regions(pred), [a, b, c]) == [1.0, 1 / 3, 0.0]
+    assert paired_ious(iou_matrix(connected_regions(pred, MIN_COMPONENT_PX), [a, b, c])) == [1.0, 1 / 3, 0.0]
     assert row["matched"] == 1 and row["reachable"] == 3 and row["count_exact"] == 1.0
     assert row["iou"] == (36 + 12) / (36 + 12 + 16 + 36 + 24)
 
@@ -49,8 +41,8 @@ def test_teacher_forced_ious_give_one_score_per_instance():
     import torch
 
     from engine.data.synthetic import generate_scene
+    from engine.eval.model_card import TARGET_CLASSES, teacher_forced_ious
     from engine.model import GeoGroundModel, build_tokenizer, preset_config
-    from engine.train.evaluate_demo import TARGET_CLASSES, teacher_forced_ious
 
     config = preset_config("tiny")
     torch.manual_seed(0)
@@ -66,32 +58,36 @@ def test_inference_settings_are_chosen_on_validation_scenes_where_they_help(monk
     """A fake engine answers the true object (probability 0.9) plus a faint false patch (0.6), but draws the object
     whole only when shown the scene upsampled at least twice (else its top half). Scenes are 1 m per pixel, so
     max_gsd 0.5 and dropping regions below 0.65 or 0.85 give a perfect union; 0.95 drops the object too."""
-    from types import SimpleNamespace
 
     from engine.data.sample import Instance, Scene
-    from engine.train import evaluate_demo
+    from engine.eval import model_card
     from engine.types import Reply, Segment
 
     drawn = []
 
     def scenes(class_name, first_seed, count, size=256):
-        assert first_seed >= evaluate_demo.VALIDATION_SEED and first_seed < evaluate_demo.HELD_OUT_SEED
+        assert first_seed >= model_card.VALIDATION_SEED and first_seed < model_card.HELD_OUT_SEED
         for k in range(count):
             obj = Instance(class_name, _box(4 + k, 12, 4, 12), 1)
             drawn.append(Scene(np.full((32, 32, 3), len(drawn), np.uint8), [obj], 1.0))
             yield drawn[-1]
 
+    seen: set[tuple] = set()
+
     class Answers:
-        model = SimpleNamespace(config=SimpleNamespace(min_region_score=0.3, max_gsd=None))
-        seen: set[tuple] = set()
+        def __init__(self, settings: InferenceSettings) -> None:
+            self.settings = settings
 
         @property
         def max_gsd(self):
-            return self.model.config.max_gsd
+            return self.settings.max_gsd
+
+        def with_settings(self, **changes):
+            return Answers(dataclasses.replace(self.settings, **changes))
 
         def chat(self, image, instruction, max_new_tokens=256):
             zoom = image.shape[0] // 32
-            self.seen.add((self.model.config.min_region_score, zoom))
+            seen.add((self.settings.min_region_score, zoom))
             truth = drawn[int(image[0, 0, 0])].instances[0].mask
             if zoom < 2:
                 truth = truth & (np.cumsum(truth, axis=0) <= truth.sum(axis=0) // 2)
@@ -100,26 +96,26 @@ def test_inference_settings_are_chosen_on_validation_scenes_where_they_help(monk
             probability = np.where(truth, 0.9, np.where(false, 0.6, 0.1)).astype(np.float32)
             return Reply("", [Segment("x", truth | false, 0.5, None, probability)])
 
-    monkeypatch.setattr(evaluate_demo, "_class_scenes", scenes)
-    engine = Answers()
-    result = evaluate_demo.tune_inference(engine, scenes=2, region_scores=(0.0, 0.65, 0.85, 0.95), max_gsds=(None, 0.5))
+    monkeypatch.setattr(model_card, "_class_scenes", scenes)
+    engine = Answers(InferenceSettings(min_region_score=0.3))
+    result = model_card.tune_inference(engine, scenes=2, region_scores=(0.0, 0.65, 0.85, 0.95), max_gsds=(None, 0.5))
     assert result["best"] == {"max_gsd": 0.5, "min_region_score": 0.65}
-    assert len(drawn) == 2 * 2 * len(evaluate_demo.TARGET_CLASSES)
+    assert len(drawn) == 2 * 2 * len(model_card.TARGET_CLASSES)
     for row in result["table"]["0.5"]["miou"].values():
         assert row[1] == row[2] == 1.0 and 0.0 < row[0] < 1.0 and row[3] == 0.0
     for row in result["table"]["None"]["miou"].values():
         assert 0.4 < row[1] == row[2] < 0.7
-    assert engine.seen == {(0.0, 1), (0.0, 2)}  # raw masks, at both sizes
-    assert (engine.model.config.min_region_score, engine.model.config.max_gsd) == (0.3, None)  # restored
+    assert seen == {(0.0, 1), (0.0, 2)}  # raw masks, at both sizes
+    assert engine.settings == InferenceSettings(min_region_score=0.3)  # the caller's engine is untouched
     # a cheaper setting (no upsampling) within the tolerance of the best is preferred
-    monkeypatch.setattr(evaluate_demo, "TUNING_TOLERANCE", 0.6)
-    cheap = evaluate_demo.tune_inference(engine, scenes=1, region_scores=(0.0, 0.65), max_gsds=(0.5, None))
+    monkeypatch.setattr(model_card, "TUNING_TOLERANCE", 0.6)
+    cheap = model_card.tune_inference(engine, scenes=1, region_scores=(0.0, 0.65), max_gsds=(0.5, None))
     assert cheap["best"] == {"max_gsd": None, "min_region_score": 0.65}
 
 
 def test_synthetic_evaluation_splits_scenes_by_gsd_and_keeps_each_class_its_seed_block(monkeypatch):
     from engine.data.sample import Instance, Scene
-    from engine.train import evaluate_demo
+    from engine.eval import model_card
     from engine.types import Reply, Segment
 
     drawn, first_seeds = [], []
@@ -138,11 +134,11 @@ def test_synthetic_evaluation_splits_scenes_by_gsd_and_keeps_each_class_its_seed
             mask = _box(4, 12, 4, 12) if scene.gsd < 2 else _box(4, 8, 4, 12)
             return Reply("", [Segment("x", mask, 0.5, None, None)])
 
-    monkeypatch.setattr(evaluate_demo, "_class_scenes", scenes)
-    result = evaluate_demo.evaluate_synthetic(Answers(), scenes=3, classes=("airplane", "vehicle"))
+    monkeypatch.setattr(model_card, "_class_scenes", scenes)
+    result = model_card.evaluate_synthetic(Answers(), scenes=3, classes=("airplane", "vehicle"))
     plane = result["airplane"]
     assert plane["miou"] == (1.0 + 1.0 + 0.5) / 3
     assert plane["by_gsd"] == {"gsd < 2 m": {"scenes": 2, "miou": 1.0}, "gsd >= 2 m": {"scenes": 1, "miou": 0.5}}
-    seeds = {name: evaluate_demo.HELD_OUT_SEED + 100_000 * k for k, name in enumerate(evaluate_demo.ALL_CLASSES)}
+    seeds = {name: model_card.HELD_OUT_SEED + 100_000 * k for k, name in enumerate(model_card.ALL_CLASSES)}
     assert first_seeds == [seeds["airplane"], seeds["vehicle"]]
-    assert seeds["airplane"] == evaluate_demo.HELD_OUT_SEED + 300_000  # the target classes keep their scenes
+    assert seeds["airplane"] == model_card.HELD_OUT_SEED + 300_000  # the target classes keep their scenes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .types import Cancelled
+from ..types import Cancelled
 
 
 class DownloadProgress:

@@ -6,8 +6,6 @@ generation lives in ``generation.py`` and uses the same parts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +16,8 @@ from transformers import AutoModelForCausalLM, PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from ..chat import IGNORE_INDEX
 from .backbone import EfficientNetLite0
-from .chat import IGNORE_INDEX
 from .configuration import GeoGroundConfig
 from .grounding import GroundingEncoder
 from .mask_predictor import MaskPrediction, MaskPredictor
@@ -80,7 +78,6 @@ class GeoGroundModel(PreTrainedModel):
         self.image_token_mask = apply_partial_lora(self.llm, lora["rank"], lora["alpha"]) if lora else None
         # Last, and from its own generator: the other parts initialise as they would without it.
         self.mask_refiner = MaskRefiner(**config.mask_refiner) if config.mask_refiner else None
-        self._prefix_mask: torch.Tensor | None = None
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -110,42 +107,32 @@ class GeoGroundModel(PreTrainedModel):
         return counts
 
     # --- parts -------------------------------------------------------------------------------------------------
-    @property
-    def decoder(self) -> nn.Module:
-        """The LLM's transformer stack; its last hidden state is already final-normed.
+    def decoder_for(self, image_prefix: ImageFeatures | list[ImageFeatures] | torch.Tensor | None):
+        """The LLM's transformer stack (its last hidden state final-normed) for inputs that start with these image
+        prefixes: the features whose ``tokens`` begin the sequences, a ``bool (batch, length)`` mask of image
+        positions, or None for text only.
 
-        With Partial LoRA, calls go through a wrapper that tells the layers which positions are image tokens (from
-        ``image_prefix``), shifted by the KV cache length so cached decoding steps are seen as text.
+        With Partial LoRA the returned callable tells the layers which positions are image tokens for the duration of
+        each call, shifted by the KV cache length so cached decoding steps are seen as text. The mask lives in the
+        callable, not in the model: concurrent calls with different images do not see each other's.
         """
         if self.image_token_mask is None:
             return self.llm.model
-        return _PartialLoRADecoder(self)
+        if isinstance(image_prefix, ImageFeatures):
+            image_prefix = [image_prefix]
+        if isinstance(image_prefix, list):
+            rows = [f.lora_mask if f.lora_mask is not None else torch.ones(f.tokens.shape[0]) for f in image_prefix]
+            length = max(row.shape[0] for row in rows)
+            mask = torch.zeros(len(rows), length, dtype=torch.bool)
+            for i, row in enumerate(rows):
+                mask[i, : row.shape[0]] = row.bool().cpu()
+            image_prefix = mask
+        return _PartialLoRADecoder(self, image_prefix)
 
     @property
     def text_model(self) -> nn.Module:
         """The LLM's transformer stack itself (layers, rotary table, final norm), for decoding steps past the image."""
         return self.llm.model
-
-    @contextmanager
-    def image_prefix(self, features: ImageFeatures | list[ImageFeatures] | torch.Tensor | None) -> Iterator[None]:
-        """Within this block, LLM inputs start with these image prefixes (Partial LoRA applies to their image rows).
-
-        Accepts the features whose ``tokens`` begin the sequences, or a ``bool (batch, length)`` mask.
-        """
-        if isinstance(features, ImageFeatures):
-            features = [features]
-        if isinstance(features, list):
-            rows = [f.lora_mask if f.lora_mask is not None else torch.ones(f.tokens.shape[0]) for f in features]
-            length = max(row.shape[0] for row in rows)
-            mask = torch.zeros(len(rows), length, dtype=torch.bool)
-            for i, row in enumerate(rows):
-                mask[i, : row.shape[0]] = row.bool().cpu()
-            features = mask
-        previous, self._prefix_mask = self._prefix_mask, features
-        try:
-            yield
-        finally:
-            self._prefix_mask = previous
 
     def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
         return self.llm.get_input_embeddings()(input_ids)
@@ -223,8 +210,8 @@ class GeoGroundModel(PreTrainedModel):
                 raise ValueError("give images or image_features")
             image_features = [self.encode_image(image, training=self.training) for image in images]
         embeds, attention, all_labels, all_ids = self.build_inputs(image_features, input_ids, labels)
-        with self.image_prefix(image_features):
-            hidden = self.decoder(inputs_embeds=embeds, attention_mask=attention, use_cache=False).last_hidden_state
+        decoder = self.decoder_for(image_features)
+        hidden = decoder(inputs_embeds=embeds, attention_mask=attention, use_cache=False).last_hidden_state
         logits = self.llm.lm_head(hidden)
         zero = hidden.new_zeros(())
         ce = zero
@@ -278,15 +265,16 @@ class GeoGroundModel(PreTrainedModel):
 
 
 class _PartialLoRADecoder:
-    """Calls the LLM stack with the image-token mask of the current ``image_prefix`` set on its layers."""
+    """Calls the LLM stack with an image-token mask (``(batch, length)`` from position 0, or None) set on its layers."""
 
-    def __init__(self, model: GeoGroundModel) -> None:
+    def __init__(self, model: GeoGroundModel, mask: torch.Tensor | None) -> None:
         self.model = model
+        self.mask = mask
 
     def __call__(self, *args, **kwargs):
         cache = kwargs.get("past_key_values")
         offset = int(cache.get_seq_length()) if cache is not None else 0
-        mask = self.model._prefix_mask
+        mask = self.mask
         embeds = kwargs.get("inputs_embeds")
         if mask is not None and embeds is not None:
             # the rows of this call, on the input's device, checked once for all layers

@@ -21,9 +21,8 @@ from torch import nn
 from transformers import LlavaConfig, LlavaForConditionalGeneration, PretrainedConfig, PreTrainedModel, SamVisionConfig
 from transformers.models.sam.modeling_sam import SamPositionalEmbedding
 
-from .geopix_decoder import ImageNeck, MultiScaleMaskDecoder, ReleasedMemory, at_least_fp32, grid_positional_encoding
+from .decoder import ImageNeck, MultiScaleMaskDecoder, ReleasedMemory, at_least_fp32, grid_positional_encoding
 
-SEG_TOKENS = tuple(f"[SEG{i}]" for i in range(6))
 MEMORY_KINDS = ("released", "none")
 
 
@@ -100,6 +99,21 @@ class GeoPixModel(PreTrainedModel):
         )
         self.memory = ReleasedMemory(dim) if config.memory == "released" else None
         self.post_init()
+
+    # --- what the shared decoding loop (``engine.model.generation``) reads of every family -----------------------
+    @property
+    def llm(self) -> LlavaForConditionalGeneration:
+        """The causal LM: its input embeddings, ``lm_head`` and config."""
+        return self.vlm
+
+    @property
+    def text_model(self) -> nn.Module:
+        """The language model's transformer stack (layers, rotary table, final norm)."""
+        return self.vlm.model.language_model
+
+    def decoder_for(self, image_prefix: object = None) -> nn.Module:
+        """The stack that runs a prompt; GeoPix's image rows need no special treatment, so any prefix gets the same."""
+        return self.text_model
 
     def encode_image(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One CLIP pass for both uses: the LLM's image rows ``(B, P, hidden)`` (LLaVA's feature layer and

@@ -15,6 +15,7 @@ Which positions are image tokens is not visible to a Linear layer, so all the la
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,17 +33,25 @@ class ImageTokenMask:
     """
 
     def __init__(self) -> None:
-        self.mask: torch.Tensor | None = None
-        self.offset = 0
+        self._local = threading.local()  # per thread: two threads' forward passes never see each other's mask
+
+    @property
+    def mask(self) -> torch.Tensor | None:
+        return getattr(self._local, "mask", None)
+
+    @property
+    def offset(self) -> int:
+        return getattr(self._local, "offset", 0)
 
     @contextmanager
     def active(self, mask: torch.Tensor | None, offset: int = 0) -> Iterator[None]:
+        """Within this block (one forward pass), ``mask`` marks the image positions of this thread's input."""
         previous = self.mask, self.offset
-        self.mask, self.offset = mask, offset
+        self._local.mask, self._local.offset = mask, offset
         try:
             yield
         finally:
-            self.mask, self.offset = previous
+            self._local.mask, self._local.offset = previous
 
     def rows(self, batch: int, length: int, device: torch.device) -> torch.Tensor | None:
         """The mask for an input of ``(batch, length)`` positions (None: no image tokens)."""

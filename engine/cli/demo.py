@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import (
+from .common import (
     EXIT_OK,
     EngineFactory,
     ProgressBar,
@@ -30,7 +30,7 @@ from .cli import (
 )
 
 INSTRUCTION = "Segment all storage tanks"
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 DEMO_RASTER = REPOSITORY_ROOT.parent / "shared" / "data" / "demo" / "tank_farm_2m_3857.tif"
 SYNTHETIC_NAME = "synthetic_tank_farm_utm.tif"
 SYNTHETIC_CRS = "EPSG:32615"  # UTM zone 15N (Gulf coast refineries); any projected metric CRS would do
@@ -58,9 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
-    from .geo import write_result
-    from .geo.pipeline import segment_raster
-    from .geo.preview import write_preview
+    from ..geo import write_result
+    from ..geo.pipeline import segment_raster
+    from ..geo.preview import write_preview
 
     out_dir = Path(args.out_dir)
     try:
@@ -123,7 +123,7 @@ def choose_model(requested: str | None) -> tuple[str, str | None]:
     ``tiny``."""
     if requested:
         return requested, None
-    from .registry import DEFAULT_MODEL, PRETRAINED_DIR, ModelNotFoundError, resolve
+    from ..hub.registry import DEFAULT_MODEL, PRETRAINED_DIR, ModelNotFoundError, resolve
 
     try:
         resolve(DEFAULT_MODEL)
@@ -151,7 +151,7 @@ def write_synthetic_scene(path: Path, size: int = SYNTHETIC_SIZE, gsd: float = S
     import rasterio
     from affine import Affine
 
-    from .data import generate_scene
+    from ..data import generate_scene
 
     classes = ["storage tank", "road", "building", "tree", "vehicle"]
     for seed in range(100):

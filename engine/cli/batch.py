@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .cli import (
+from .common import (
     EXIT_ENGINE,
     EXIT_OK,
     EXIT_USER,
@@ -158,7 +158,7 @@ def plan_jobs(rasters: Sequence[str], strips: int = 1) -> list[Job]:
         raise UserError(f"--strips must be at least 1, got {strips}")
     if strips == 1:
         return [Job(n, os.fspath(r)) for n, r in enumerate(rasters)]
-    from .geo.raster import open_raster
+    from ..geo.raster import open_raster
 
     jobs: list[Job] = []
     for raster in rasters:
@@ -175,9 +175,9 @@ def plan_jobs(rasters: Sequence[str], strips: int = 1) -> list[Job]:
 
 def run_shard(jobs: Sequence[Job], args: argparse.Namespace, engine: Any, parts: Path, show_progress: bool) -> None:
     """Segment each job and write its part; a job that fails is recorded with its error and the others go on."""
-    from .geo import write_result
-    from .geo.errors import EngineError
-    from .geo.pipeline import segment_raster
+    from ..geo import write_result
+    from ..geo.errors import EngineError
+    from ..geo.pipeline import segment_raster
 
     progress = ProgressBar(unit="job", total=len(jobs)) if show_progress else None
     try:
@@ -223,7 +223,7 @@ def run_shard(jobs: Sequence[Job], args: argparse.Namespace, engine: Any, parts:
 
 def read_record(parts: Path, job: Job) -> dict[str, Any]:
     """The record a rank wrote for ``job``; a missing or foreign record means that job did not run."""
-    from .geo.errors import EngineError
+    from ..geo.errors import EngineError
 
     path = parts / f"{job.name}.json"
     try:
@@ -247,8 +247,8 @@ def merge_parts(records: list[dict[str, Any]], parts: Path, output: Path, instru
 
     Nothing is written when no job succeeded.
     """
-    from .geo.gpkg import CONVERSATION_TABLE, Table, VectorLayer, unique_layer_name, write_geopackage
-    from .geo.measure import Measurer, to_crs
+    from ..geo.gpkg import CONVERSATION_TABLE, Table, VectorLayer, unique_layer_name, write_geopackage
+    from ..geo.measure import Measurer, to_crs
 
     groups: list[tuple[Any, str | None, list[dict[str, Any]]]] = []  # (pyproj CRS, WKT, records), by equal CRS
     for record in records:

@@ -27,9 +27,9 @@ import torch.nn.functional as F
 from transformers import CLIPImageProcessorPil, PreTrainedTokenizerBase
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
-from ..types import Turn
-from .generation import GenerationResult, generate_batch
-from .geopix_model import GeoPixModel
+from ...types import Turn
+from ..generation import GenerationResult, generate_batch
+from .model import GeoPixModel
 
 SYSTEM = (
     "A chat between a curious human and an artificial intelligence assistant. "
@@ -123,15 +123,6 @@ def encode_image(model: GeoPixModel, processor: CLIPImageProcessorPil, image: np
     return GeoPixImage(rows[0], features, square.shape[0], offset)
 
 
-class _LlavaParts:
-    """The parts of GeoPix's LLaVA the generation loop reads (``llm``, ``decoder``, ``text_model``, the config)."""
-
-    def __init__(self, model: GeoPixModel) -> None:
-        self.config = model.config
-        self.llm = model.vlm
-        self.decoder = self.text_model = model.vlm.model.language_model
-
-
 def prompt_embeds(
     model: GeoPixModel, tokenizer: PreTrainedTokenizerBase, image: GeoPixImage, turns: Sequence[Turn]
 ) -> torch.Tensor:
@@ -150,7 +141,7 @@ def generate(
 ) -> list[GenerationResult]:
     """Decode a batch of equally long prompts ``(B, T, hidden)``, keeping the states that predict [SEG0]..[SEG5]."""
     return generate_batch(
-        _LlavaParts(model), tokenizer, embeds, seg_token_ids=model.config.seg_token_ids, seg_state="output", **options
+        model, tokenizer, embeds, seg_token_ids=model.config.seg_token_ids, seg_state="output", **options
     )
 
 

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+from ..errors import ModelNotFoundError
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 # Presets whose trained weights ship (or will ship) as a folder under engine/pretrained/.
 SHIPPED = ("demo", "lite")
 # The model the CLI, the Python service and the plugin use when none is named.
@@ -21,7 +23,6 @@ DEFAULT_MODEL = "demo"
 # Presets loaded with random weights, for tests and smoke runs.
 RANDOM = ("tiny",)
 RANDOM_SEED = 0
-MODEL_TYPES = ("geoground", "geopix")  # config.json model_type of the folders the engine loads
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")  # org/name or org/name@revision
 
 
@@ -34,10 +35,6 @@ def hub_reference(model: str | Path) -> tuple[str, str | None] | None:
         return None
     repo_id, _, revision = name.partition("@")  # "org/name@revision" pins a commit, tag or branch
     return repo_id, revision or None
-
-
-class ModelNotFoundError(ValueError):
-    """The model name, folder or hub id does not lead to a GeoGround model."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,9 @@ def _check_folder(folder: Path) -> Path:
     if not config.is_file():
         raise ModelNotFoundError(f"{folder} is not a model folder (no config.json)")
     model_type = _model_type(folder)
-    if model_type not in MODEL_TYPES:
+    from ..model.family import FAMILIES  # imported here: resolving a name must stay light (no torch)
+
+    if model_type not in FAMILIES:
         raise ModelNotFoundError(f"{folder} holds a {model_type!r} model, not a GeoGround or converted GeoPix model")
     return folder
 
@@ -104,29 +103,20 @@ def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSour
     raise ModelNotFoundError(f"unknown model {name!r}; valid: {_valid_names()}")
 
 
-def load_model(model: str | Path, cache_dir: str | Path | None = None):
-    """``(model, tokenizer, ModelSource)`` on CPU in float32, in eval mode: a ``GeoGroundModel``, or a ``GeoPixModel``
-    for a converted GeoPix folder."""
-    import torch
-    from transformers import PreTrainedTokenizerFast
-
-    from .model import GeoGroundModel, build_tokenizer, preset_config
+def load_family(model: str | Path, cache_dir: str | Path | None = None):
+    """``(family, ModelSource)``: the model and tokenizer behind their family's interface
+    (:class:`~engine.model.family.ModelFamily`), on the CPU in float32, in eval mode."""
+    from ..model.family import family_class
 
     source = resolve(model, cache_dir)
     if source.folder is None:
-        config = preset_config(source.preset)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(RANDOM_SEED)
-            network = GeoGroundModel(config)
-        tokenizer = build_tokenizer(config)
-    elif _model_type(source.folder) == "geopix":
-        from transformers import AutoTokenizer
+        from ..model.geoground.family import GeoGroundFamily
 
-        from .model.geopix_model import GeoPixModel
+        return GeoGroundFamily.from_preset(source.preset, RANDOM_SEED), source
+    return family_class(_model_type(source.folder)).from_folder(source.folder), source
 
-        network = GeoPixModel.from_pretrained(source.folder, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(source.folder)  # nosec B615 - a local folder, no remote code
-    else:
-        network = GeoGroundModel.from_pretrained(source.folder, dtype=torch.float32)
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(source.folder)  # nosec B615 - a local folder
-    return network.eval(), tokenizer, source
+
+def load_model(model: str | Path, cache_dir: str | Path | None = None):
+    """``(model, tokenizer, ModelSource)`` on the CPU in float32, in eval mode (see :func:`load_family`)."""
+    family, source = load_family(model, cache_dir)
+    return family.model, family.tokenizer, source

@@ -1,0 +1,67 @@
+"""``python -m engine segment RASTER INSTRUCTION -o OUT.gpkg``: one answer over a raster, as polygons."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+from .common import (
+    EXIT_OK,
+    EngineFactory,
+    ProgressBar,
+    add_area_arguments,
+    add_model_arguments,
+    add_token_argument,
+    add_whole_arguments,
+    load_checked,
+    print_summary,
+    print_warnings,
+    raster_options,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("raster", help="raster file GDAL can read (GeoTIFF, COG, JP2, VRT...)")
+    parser.add_argument("instruction", help='what to find, e.g. "segment all storage tanks"')
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.gpkg", help="GeoPackage to write")
+    add_model_arguments(parser)
+    add_area_arguments(parser)
+    add_whole_arguments(parser)
+    add_token_argument(parser)
+    parser.add_argument("--preview", metavar="PNG", help="also write a PNG with the polygons over the image")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--append", action="store_true", help="add a layer to an existing GeoPackage")
+    output.add_argument("--overwrite", action="store_true", help="replace an existing GeoPackage")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
+    from ..geo import write_result
+    from ..geo.gpkg import check_destination
+    from ..geo.pipeline import segment_raster
+    from ..geo.preview import write_preview
+
+    check_destination(args.output, append=args.append, overwrite=args.overwrite)  # before any slow work
+    engine = load_checked(engine_factory, args.model, args.device)
+    progress = None if args.quiet else ProgressBar()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = segment_raster(
+                args.raster,
+                args.instruction,
+                engine,
+                window=args.window,
+                bbox=args.bbox,
+                on_progress=progress,
+                **raster_options(args),
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+    print_warnings(caught)
+    layer = write_result(result, args.output, append=args.append, overwrite=args.overwrite)
+    if args.preview:
+        write_preview(result, args.preview)
+    print_summary(result, args.output, layer)
+    return EXIT_OK

@@ -1,0 +1,109 @@
+"""One interface for every model family, in the manner of transformers' auto classes.
+
+A family says how its models are loaded, how an image and a conversation become the LLM's input, how the answer is
+decoded, and which mask logits each grounded phrase gets. Everything after that is shared and lives here: a segment's
+mask is its logits above 0 on pixels that hold data, its ``score`` is the mean probability of its pixels (one meaning
+for all families), and the region filter drops 4-connected regions whose mean probability is below the caller's
+``min_region_score``. The table from ``config.json``'s ``model_type`` to families is :data:`FAMILIES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..types import InferenceSettings, Segment
+
+# model_type -> "module:class" of its family, relative to this package; imported only when a model of that type loads.
+FAMILIES = {
+    "geoground": ".geoground.family:GeoGroundFamily",
+    "geopix": ".geopix.family:GeoPixFamily",
+}
+
+
+def family_class(model_type: str) -> type[ModelFamily]:
+    """The family of a ``model_type`` (``ValueError`` for one the engine does not know)."""
+    if model_type not in FAMILIES:
+        raise ValueError(f"unknown model type {model_type!r}; known: {', '.join(FAMILIES)}")
+    module, _, name = FAMILIES[model_type].partition(":")
+    return getattr(importlib.import_module(module, __package__), name)
+
+
+@dataclass
+class Grounding:
+    """What one generated answer grounds: the display text, its phrases, and per [SEG] the mask logits at the
+    image's size with the class the model names (None when it names none)."""
+
+    text: str
+    phrases: list[str]
+    logits: list[torch.Tensor]  # float (H, W) each
+    labels: list[str | None]
+
+
+class ModelFamily(ABC):
+    """A loaded model of one family and its tokenizer; stateless between calls (per-image state lives in the
+    :class:`~engine.model.chat.Conversation`)."""
+
+    model_type: ClassVar[str]
+
+    def __init__(self, model: Any, tokenizer: Any, folder: Path | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.folder = folder
+
+    @classmethod
+    @abstractmethod
+    def from_folder(cls, folder: Path) -> ModelFamily:
+        """The model saved in ``folder``, on the CPU in float32, in eval mode."""
+
+    @property
+    @abstractmethod
+    def view_size(self) -> int:
+        """The image side the model sees at full detail: larger views are better tiled."""
+
+    def default_settings(self) -> InferenceSettings:
+        """The inference settings tuned for this model and saved with it (none: the neutral ones)."""
+        return InferenceSettings.from_config(self.model.config)
+
+    @abstractmethod
+    def encode_image(self, image: np.ndarray) -> Any:
+        """``uint8 (H, W, 3)`` -> the features the prompt and the masks are made from (cached per conversation)."""
+
+    @abstractmethod
+    def prompt(self, conversation: Any) -> torch.Tensor:
+        """``(T, hidden)`` LLM input for the conversation's last question (its features already encoded)."""
+
+    @abstractmethod
+    def decode(self, conversations: list[Any], embeds: torch.Tensor, options: dict) -> list:
+        """Generation results for equally long prompts ``(B, T, hidden)`` (``engine.model.generation`` options)."""
+
+    @abstractmethod
+    def ground(self, conversation: Any, result: Any) -> Grounding:
+        """The text, phrases and per-[SEG] mask logits of one generation result."""
+
+    def segments(self, conversation: Any, result: Any, settings: InferenceSettings) -> tuple[str, list[Segment]]:
+        """The display text and the segments of one generation result, the same way for every family."""
+        grounding = self.ground(conversation, result)
+        segments = []
+        for n, logits in enumerate(grounding.logits):
+            logits = logits.float()
+            probability = logits.sigmoid().cpu().numpy()
+            mask = (logits > 0).cpu().numpy() & conversation.valid
+            if settings.min_region_score > 0:
+                from ..geo.vectorize import drop_weak_regions
+
+                mask = drop_weak_regions(mask, probability, settings.min_region_score)
+            phrase = grounding.phrases[n] if n < len(grounding.phrases) else ""
+            segments.append(Segment(phrase, mask, mask_score(mask, probability), grounding.labels[n], probability))
+        return grounding.text, segments
+
+
+def mask_score(mask: np.ndarray, probability: np.ndarray) -> float:
+    """A segment's score: the mean probability of its pixels (0 for an empty mask)."""
+    return float(probability[mask].mean()) if mask.any() else 0.0
