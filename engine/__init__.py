@@ -25,6 +25,8 @@ _LAZY = {
     "DeviceOutOfMemoryError": ".api",
     "ImageInputError": ".api",
     "EmptyPromptError": ".model.chat",
+    "PromptTooLongError": ".model.chat",
+    "check_instruction": ".hub.limits",
     # georeferenced answers: rasters in, polygons out (the plugin's engine process serves these)
     "EngineService": ".service",
     "SegmentRequest": ".service",

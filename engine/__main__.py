@@ -1,8 +1,7 @@
 """``python -m engine``: the command-line tool (see :mod:`engine.cli`)."""
 
-import sys
-
 from .cli import main
+from .cli.common import exit_now
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -25,7 +25,7 @@ import torch
 
 from .errors import ModelNotFoundError
 from .hub.registry import load_family
-from .model.chat import Conversation, EmptyPromptError, check_prompt
+from .model.chat import Conversation, EmptyPromptError, PromptTooLongError, check_prompt, context_length
 from .model.family import ModelFamily, family_class
 from .types import Cancelled, InferenceSettings, Reply, Segment, Turn
 
@@ -38,6 +38,7 @@ __all__ = [
     "ImageInputError",
     "InferenceSettings",
     "ModelNotFoundError",
+    "PromptTooLongError",
     "Reply",
     "Segment",
 ]
@@ -141,13 +142,30 @@ class Engine:
         cache_dir: str | None = None,
         **settings,
     ) -> Engine:
-        """Load a preset name, local folder or hub id (see ``engine.hub.registry.resolve``) onto ``device``;
-        ``settings`` override the model's saved inference settings (``min_region_score``, ``max_gsd``)."""
+        """Load a preset name, published name, local folder or hub id (``str`` or ``os.PathLike``; see
+        ``engine.hub.registry.resolve``) onto ``device`` in ``dtype``; ``settings`` override the model's saved
+        inference settings (``min_region_score``, ``max_gsd``).
+
+        A saved model's weights are read straight into ``dtype`` on ``device``, so loading needs about the weights'
+        size in that dtype, not a float32 copy first. Raises ``TypeError`` when ``model`` is not a string or path
+        (None is a programming error, not a model called "None"), and :class:`ModelNotFoundError`, with a one-line
+        message naming the folder, when the model cannot be found or its folder is incomplete or corrupt (unreadable
+        safetensors, missing, unexpected or misshapen weights, no tokenizer).
+        """
         plan = plan_device(device, dtype)
-        family, source = load_family(model, cache_dir)
         with _oom_guard():
-            family.model = family.model.to(device=plan.device, dtype=plan.dtype)
+            family, source = load_family(model, cache_dir, dtype=plan.dtype, device=plan.device)
+            family.model = family.model.to(device=plan.device, dtype=plan.dtype)  # casts a random preset
         return cls(family, plan, source.name, replace(family.default_settings(), **settings))
+
+    @property
+    def context_length(self) -> int:
+        """Positions the language model reads at once: image, question and answer together."""
+        return context_length(self.model)
+
+    def check_question(self, text: str) -> str:
+        """``text`` stripped, or :class:`EmptyPromptError` / :class:`PromptTooLongError` with a message to show."""
+        return check_prompt(text, self.tokenizer, self.context_length)
 
     def new_conversation(self, image: np.ndarray, *, nodata: float | None = None, system: str | None = None):
         rgb, valid = prepare_image(image, nodata)
@@ -173,7 +191,7 @@ class Engine:
         the conversation. Raises :class:`Cancelled` when ``should_stop()`` returns True.
         """
         if isinstance(conversation, str):
-            question = check_prompt(conversation)
+            question = self.check_question(conversation)
             if image is None:
                 raise ImageInputError("an image is needed to start a conversation")
             conversation = self.new_conversation(image, nodata=nodata)
@@ -182,6 +200,7 @@ class Engine:
             raise ImageInputError("this conversation is about another image: pass image=None or start a new one")
         if not conversation.awaiting_answer:
             raise EmptyPromptError("the conversation has no new question: call conversation.ask(text) first")
+        self.check_question(conversation.turns[-1].text)
         with _oom_guard():
             options = (max_new_tokens, on_text, should_stop, do_sample, temperature, top_p, seed)
             return self._answer([conversation], *options)[0]
@@ -203,7 +222,7 @@ class Engine:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        question = check_prompt(question)
+        question = self.check_question(question)
         conversations = [self.new_conversation(image, nodata=nodata) for image in images]
         for conversation in conversations:
             conversation.turns.append(Turn("user", question))

@@ -142,8 +142,10 @@ class EngineService:
         model's loading (``status``), tiles done of total (``progress``) and the answer as it forms (``text``).
         Raises ``engine.types.Cancelled`` when ``should_stop()`` turns true."""
         from .geo.pipeline import segment_view
+        from .hub.limits import check_instruction
         from .types import Cancelled
 
+        check_instruction(request.instruction, request.model, request.cache_dir)  # refused before any loading
         with self._lock:
             if should_stop():
                 raise Cancelled("stopped before the model ran")

@@ -45,6 +45,7 @@ from .common import (
     load_checked,
     print_warnings,
     raster_options,
+    run_stoppable,
 )
 
 OUTPUT_NAME = "batch.gpkg"
@@ -112,9 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
+    from ..hub.limits import check_instruction
+
     if len(args.items) < 2:
         raise UserError("give one or more rasters, then the instruction")
     args.rasters, args.instruction = args.items[:-1], args.items[-1]
+    args.instruction = check_instruction(args.instruction, args.model)  # before any slow work
     ranks = Ranks.from_environment()
     out_dir = Path(args.out_dir)
     output = out_dir / OUTPUT_NAME
@@ -189,12 +193,15 @@ def run_shard(jobs: Sequence[Job], args: argparse.Namespace, engine: Any, parts:
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    result = segment_raster(
-                        job.raster,
-                        args.instruction,
-                        engine,
-                        window=job.window,
-                        **raster_options(args),
+                    result = run_stoppable(
+                        lambda should_stop, job=job: segment_raster(
+                            job.raster,
+                            args.instruction,
+                            engine,
+                            window=job.window,
+                            should_stop=should_stop,
+                            **raster_options(args),
+                        )
                     )
                 print_warnings(caught)
                 write_result(result, part_path, overwrite=True, layer="features")

@@ -4,14 +4,17 @@ interrupt handling, and how results and warnings are printed."""
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..hub.registry import DEFAULT_MODEL
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from ..geo.pipeline import SegmentationResult
@@ -121,6 +124,52 @@ def add_whole_arguments(parser: argparse.ArgumentParser) -> None:
         "resolution or the model's own max_gsd",
     )
     parser.add_argument("--bands", nargs="+", type=int, help="1 (grey) or 3 (R G B) band numbers, 1-based")
+
+
+# After Ctrl-C, how long the work may take to reach its next stop check before the command stops without it.
+STOP_GRACE_S = 0.5
+WORKER_NAME = "engine-work"
+
+
+def run_stoppable(work: Callable[[Callable[[], bool]], T]) -> T:
+    """``work(should_stop)`` in a worker thread, the main thread waiting for it and for Ctrl-C.
+
+    Ctrl-C sets the flag ``should_stop()`` reads between tiles and between tokens. One computation of the model (a
+    large tile's image encoding on a busy CPU) cannot be interrupted, so the command does not wait for it: after
+    :data:`STOP_GRACE_S` it raises KeyboardInterrupt anyway, and :func:`exit_now` ends the process without waiting
+    for the worker. Results are written only after the work returns, so nothing half-written is left behind.
+    """
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work(stop.is_set)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=WORKER_NAME, daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.05)
+    except KeyboardInterrupt:
+        stop.set()
+        thread.join(STOP_GRACE_S)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def exit_now(code: int) -> None:
+    """Exit with ``code``; when a stopped worker is still inside a computation, without waiting for it (and without
+    letting the interpreter tear down modules under it)."""
+    if any(t.name == WORKER_NAME and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 class StopOnInterrupt:

@@ -17,6 +17,7 @@ from .common import (
     print_summary,
     print_warnings,
     raster_options,
+    run_stoppable,
 )
 
 
@@ -40,21 +41,26 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
     from ..geo.gpkg import check_destination
     from ..geo.pipeline import segment_raster
     from ..geo.preview import write_preview
+    from ..hub.limits import check_instruction
 
     check_destination(args.output, append=args.append, overwrite=args.overwrite)  # before any slow work
+    args.instruction = check_instruction(args.instruction, args.model)
     engine = load_checked(engine_factory, args.model, args.device)
     progress = None if args.quiet else ProgressBar()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = segment_raster(
-                args.raster,
-                args.instruction,
-                engine,
-                window=args.window,
-                bbox=args.bbox,
-                on_progress=progress,
-                **raster_options(args),
+            result = run_stoppable(
+                lambda should_stop: segment_raster(
+                    args.raster,
+                    args.instruction,
+                    engine,
+                    window=args.window,
+                    bbox=args.bbox,
+                    on_progress=progress,
+                    should_stop=should_stop,
+                    **raster_options(args),
+                )
             )
     finally:
         if progress is not None:

@@ -350,6 +350,8 @@ def _run_tiles(
     done = 0
     questions = describe_questions(instruction) or [instruction]
     total = len(tiles) * len(questions)
+    if on_progress is not None:
+        on_progress(0, total)  # the count shows before the first (slowest) batch, not after it
     for question, start in ((q, s) for q in questions for s in range(0, len(tiles), batch_size)):
         if should_stop is not None and should_stop():
             raise SegmentationCancelled(f"stopped after {done} of {total} tiles")

@@ -20,7 +20,7 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window, from_bounds
 
-from ..errors import first_line
+from ..errors import error_reason
 from ..imagery import MULTISPECTRAL_RGB, ImageryError, looks_like_alpha, stretch_limits, to_rgb8
 from .errors import NoCRSWarning, RasterError
 
@@ -52,7 +52,7 @@ def open_raster(path: str | os.PathLike) -> Iterator[rasterio.io.DatasetReader]:
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             dataset = rasterio.open(path)
     except RasterioError as exc:
-        raise RasterError(f"cannot open {path} as a raster: {first_line(exc)}") from exc
+        raise RasterError(f"cannot open {path} as a raster: {error_reason(exc)}") from exc
     with dataset:
         if dataset.count == 0 or dataset.width == 0 or dataset.height == 0:
             raise RasterError(f"{path} has no pixels ({dataset.count} bands, {dataset.width}x{dataset.height})")
@@ -220,7 +220,7 @@ def read_masked(
             list(indexes), window=region, out_shape=(len(indexes), rows, cols), masked=True, resampling=resampling
         )
     except RasterioError as exc:
-        raise RasterError(f"cannot read pixels of {dataset.name} (corrupt file?): {first_line(exc)}") from exc
+        raise RasterError(f"cannot read pixels of {dataset.name} (corrupt file?): {error_reason(exc)}") from exc
 
 
 def window_transform(dataset: rasterio.io.DatasetReader, region: Window, out_shape: tuple[int, int]) -> Affine:
@@ -239,5 +239,5 @@ def _is_alpha_band(dataset: rasterio.io.DatasetReader, band: int) -> bool:
     try:
         sample = dataset.read(band, out_shape=shape, resampling=Resampling.nearest)
     except RasterioError as exc:
-        raise RasterError(f"cannot read pixels of {dataset.name} (corrupt file?): {first_line(exc)}") from exc
+        raise RasterError(f"cannot read pixels of {dataset.name} (corrupt file?): {error_reason(exc)}") from exc
     return looks_like_alpha(sample)

@@ -10,6 +10,11 @@ Interruptions lose little: snapshot_download keeps every file it completed, and 
 hidden sibling folder (``.<name>-<revision>.partial``) that is renamed only when complete, so a stopped or killed
 conversion never leaves a folder that looks finished; the next call removes the leftover and converts again.
 
+Several processes may prepare the same model at once (the ranks of ``torchrun ... -m engine batch --model
+GeoPixel-7B``): the conversion runs under an inter-process lock on ``.<name>-<revision>.lock`` beside the folder
+(``flock`` on POSIX, ``msvcrt.locking`` on Windows; the file goes when the conversion ends), so one process converts
+and the others wait for it, then use its folder. A killed process releases its lock with it.
+
 Disk (approximate): GeoPixel-7B and GeoPixel-7B-RES download about 23 GB each (bf16 pickles) and convert to about
 17 GB; GeoPix downloads about 16 GB and converts to about 14 GB. The downloaded pickles stay in the hub cache and
 may be deleted there once converted: chatting needs only the converted folder.
@@ -26,7 +31,9 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +49,7 @@ PROVENANCE_FILE = "published.json"
 INTERNLM2_TOKENIZER_REPO = "internlm/internlm-xcomposer2d5-7b"
 INTERNLM2_TOKENIZER_FILES = ("tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
 _LOG = logging.getLogger(__name__)
+LOCK_POLL_S = 0.2  # how often a process waiting for another's conversion checks the lock and should_stop
 
 
 @dataclass(frozen=True)
@@ -209,8 +217,97 @@ def prepare_published(
     )
     report("download", 100.0)
     _stop_if_asked(stop)
-    _convert(entry, revision, weights, tokenizer, final, report, stop, log)
+    root = final.parent
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ModelNotFoundError(f"cannot create {root} to convert {entry.name}: {first_line(error)}") from None
+
+    def waiting() -> None:
+        log(f"another process is converting {entry.name} into {final}; waiting for it")
+
+    with _exclusive(root / f".{final.name}.lock", stop, waiting):
+        if not _complete(final):  # else converted by the process that held the lock before us
+            _convert(entry, revision, weights, tokenizer, final, report, stop, log)
+    report("convert", 100.0)
     return final
+
+
+@contextmanager
+def _exclusive(path: Path, stop: Callable[[], bool], waiting: Callable[[], None]) -> Iterator[None]:
+    """Hold an inter-process lock on the file ``path`` (created, and removed on release) while the block runs.
+
+    Waiting polls, so ``stop()`` still cancels. The file is removed before it is unlocked; a process that was
+    waiting on it then finds it gone and locks a new one, so two processes never both hold "the" lock.
+    """
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ModelNotFoundError(f"cannot create the lock file {path}: {first_line(error)}") from None
+        try:
+            told = False
+            while not _try_lock(fd):
+                if not told:
+                    waiting()
+                    told = True
+                _stop_if_asked(stop)
+                time.sleep(LOCK_POLL_S)
+            if _same_file(fd, path):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # unlocked and removed by its holder meanwhile: lock the file that is there now
+    try:
+        yield
+    finally:
+        with suppress(OSError):  # Windows cannot remove an open file: it then stays, unlocked, for the next one
+            path.unlink()
+        _unlock(fd)
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock ``fd`` without blocking: False when another process holds it."""
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks: convert unguarded, as before locks existed
+        return True
+    return True
+
+
+def _unlock(fd: int) -> None:
+    with suppress(OSError):
+        if os.name == "nt":
+            import msvcrt
+
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
 
 
 def _stop_if_asked(stop: Callable[[], bool]) -> None:
@@ -304,12 +401,11 @@ def _convert(
     log: Callable[[str], None],
 ) -> None:
     """Convert into the hidden ``.partial`` sibling of ``final``, then rename it: ``final`` appears complete or not
-    at all."""
+    at all. Called under the conversion lock, so a ``.partial`` folder found here was left by a dead process."""
     from ..convert import ConversionError, convert_geopix, convert_geopixel
     from ..convert.checkpoint_io import pickle_shards
 
     root = final.parent
-    root.mkdir(parents=True, exist_ok=True)
     partial = root / f".{final.name}.partial"
     for leftover in (partial, final):  # a final folder without config.json was not written by a finished conversion
         if leftover.exists():
@@ -362,5 +458,4 @@ def _convert(
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
-    report("convert", 100.0)
     log(f"{entry.name} is ready in {final}")

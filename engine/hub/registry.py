@@ -9,11 +9,16 @@ works with whatever is already cached. Published names are downloaded and conver
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import ModelNotFoundError
+from ..errors import ModelNotFoundError, first_line
+
+if TYPE_CHECKING:
+    import torch
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 # Presets whose trained weights ship (or will ship) as a folder under engine/pretrained/.
@@ -53,7 +58,13 @@ def _valid_names() -> str:
 
 
 def _model_type(folder: Path) -> str | None:
-    return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # unreadable, not UTF-8, not JSON
+        raise ModelNotFoundError(f"{folder}/config.json does not read as a model config: {first_line(error)}") from None
+    if not isinstance(config, dict):
+        raise ModelNotFoundError(f"{folder}/config.json does not read as a model config: not a JSON object")
+    return config.get("model_type")
 
 
 def _check_folder(folder: Path) -> Path:
@@ -69,6 +80,13 @@ def _check_folder(folder: Path) -> Path:
 
 
 def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSource:
+    """Where the weights of ``model`` (a name, hub id or folder path: ``str`` or ``os.PathLike``) are.
+
+    Anything else (None, a number, a model object) is a ``TypeError``: taken as text it would be looked up as a
+    model called "None". A string that leads to no model is a :class:`ModelNotFoundError`.
+    """
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f"the model must be a name, hub id or folder path (str or Path), not {type(model).__name__}")
     name = str(model).strip()
     if not name:
         raise ModelNotFoundError(f"no model given; valid: {_valid_names()}")
@@ -103,9 +121,18 @@ def resolve(model: str | Path, cache_dir: str | Path | None = None) -> ModelSour
     raise ModelNotFoundError(f"unknown model {name!r}; valid: {_valid_names()}")
 
 
-def load_family(model: str | Path, cache_dir: str | Path | None = None):
+def load_family(
+    model: str | Path,
+    cache_dir: str | Path | None = None,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device = "cpu",
+):
     """``(family, ModelSource)``: the model and tokenizer behind their family's interface
-    (:class:`~engine.model.family.ModelFamily`), on the CPU in float32, in eval mode."""
+    (:class:`~engine.model.family.ModelFamily`), in eval mode. A saved model is loaded straight into ``dtype``
+    (default float32) on ``device``, never as a float32 copy first; a random preset is built on the CPU in float32.
+    """
+    import torch
+
     from ..model.family import family_class
 
     source = resolve(model, cache_dir)
@@ -113,7 +140,8 @@ def load_family(model: str | Path, cache_dir: str | Path | None = None):
         from ..model.geoground.family import GeoGroundFamily
 
         return GeoGroundFamily.from_preset(source.preset, RANDOM_SEED), source
-    return family_class(_model_type(source.folder)).from_folder(source.folder), source
+    family = family_class(_model_type(source.folder))
+    return family.from_folder(source.folder, dtype or torch.float32, device), source
 
 
 def load_model(model: str | Path, cache_dir: str | Path | None = None):

@@ -52,10 +52,29 @@ class EmptyPromptError(ValueError):
     """The question is empty or only whitespace."""
 
 
-def check_prompt(text: str) -> str:
+class PromptTooLongError(ValueError):
+    """The question alone holds more tokens than the model reads at once."""
+
+
+def check_prompt(text: str, tokenizer: Any = None, context: int | None = None) -> str:
+    """``text`` stripped; refused when empty, or, given the model's tokenizer and context length (positions), when it
+    alone would fill the context (the image and the answer need room too)."""
     if not isinstance(text, str) or not text.strip():
         raise EmptyPromptError("the prompt is empty: type a question or an instruction about the image")
-    return text.strip()
+    text = text.strip()
+    if tokenizer is not None and context:
+        tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        if tokens >= context:
+            raise PromptTooLongError(
+                f"the instruction is {tokens} tokens long ({len(text):,} characters), more than the {context} tokens "
+                "this model reads at once with the image and its answer; shorten it"
+            )
+    return text
+
+
+def context_length(model: Any) -> int:
+    """Positions the model's language model reads at once (``max_position_embeddings`` of its text stack)."""
+    return int(model.text_model.config.max_position_embeddings)
 
 
 def render(

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 
+from ..errors import ModelNotFoundError, first_line
 from ..types import InferenceSettings, Segment
 
 # model_type -> "module:class" of its family, relative to this package; imported only when a model of that type loads.
@@ -59,8 +62,12 @@ class ModelFamily(ABC):
 
     @classmethod
     @abstractmethod
-    def from_folder(cls, folder: Path) -> ModelFamily:
-        """The model saved in ``folder``, on the CPU in float32, in eval mode."""
+    def from_folder(
+        cls, folder: Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
+    ) -> ModelFamily:
+        """The model saved in ``folder``, in eval mode, loaded straight into ``dtype`` on ``device`` (see
+        :func:`load_pretrained`). Raises :class:`~engine.errors.ModelNotFoundError` when the folder does not hold
+        exactly the weights and tokenizer its config describes."""
 
     @property
     @abstractmethod
@@ -102,6 +109,68 @@ class ModelFamily(ABC):
             phrase = grounding.phrases[n] if n < len(grounding.phrases) else ""
             segments.append(Segment(phrase, mask, mask_score(mask, probability), grounding.labels[n], probability))
         return grounding.text, segments
+
+
+def load_pretrained(
+    model_class: Any, folder: Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
+) -> Any:
+    """``model_class.from_pretrained(folder)`` in eval mode, or :class:`~engine.errors.ModelNotFoundError`.
+
+    The model is built on the meta device and filled from the memory-mapped safetensors straight in ``dtype`` on
+    ``device``, so a bf16 7B model never has a float32 copy in host RAM. transformers initialises a missing or
+    misshapen weight at random and only logs it: such a model would answer, wrongly, so any missing, unexpected or
+    misshapen weight refuses the folder instead. Only safetensors are read (no pickles).
+    """
+    device = torch.device(device)
+    options: dict[str, Any] = {"dtype": dtype, "use_safetensors": True, "output_loading_info": True}
+    options["ignore_mismatched_sizes"] = True  # reported in the loading info below rather than raised as a long text
+    if device.type != "cpu":
+        options["device_map"] = {"": device}
+    try:
+        model, info = model_class.from_pretrained(folder, **options)
+    except (torch.OutOfMemoryError, MemoryError):
+        raise  # not the folder's fault: callers turn these into their own messages
+    except SafetensorError as error:
+        raise ModelNotFoundError(
+            f"{folder} holds unreadable (truncated or corrupt) safetensors: {first_line(error)}"
+        ) from error
+    except Exception as error:  # OSError (no weights file), JSON and config errors: one line, the engine's type
+        raise ModelNotFoundError(f"{folder} does not load as a model: {first_line(error)}") from error
+    problems = weight_problems(info)
+    if problems:
+        raise ModelNotFoundError(f"{folder} does not hold the weights its config.json describes: {problems}")
+    return model.eval()
+
+
+def weight_problems(info: dict[str, Any]) -> str:
+    """What transformers' loading info says is wrong with a checkpoint, in one line ("" when nothing is)."""
+
+    def some(kind: str, items: list[str]) -> list[str]:
+        if not items:
+            return []
+        more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
+        return [f"{kind} {items[0]}{more}"]
+
+    mismatched = [
+        f"{key} (shape {list(found)} in the file, {list(wanted)} in the model)"
+        for key, found, wanted in sorted(info.get("mismatched_keys") or ())
+    ]
+    parts = some("missing weight", sorted(info.get("missing_keys") or ()))
+    parts += some("misshapen weight", mismatched)
+    parts += some("unexpected weight", sorted(info.get("unexpected_keys") or ()))
+    parts += some("error", [first_line(Exception(str(m))) for m in info.get("error_msgs") or ()])
+    return "; ".join(parts)
+
+
+def load_tokenizer(loader: Callable[[Path], Any], folder: Path) -> Any:
+    """``loader(folder)``, or :class:`~engine.errors.ModelNotFoundError` naming the folder: a model folder without a
+    usable tokenizer cannot answer."""
+    if not any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer.model")):
+        raise ModelNotFoundError(f"{folder} has no tokenizer (tokenizer.json or tokenizer.model)")
+    try:
+        return loader(folder)
+    except Exception as error:
+        raise ModelNotFoundError(f"{folder} has no usable tokenizer: {first_line(error)}") from error
 
 
 def mask_score(mask: np.ndarray, probability: np.ndarray) -> float:

@@ -15,6 +15,20 @@ reading the weights.
 Every model family decodes through this loop by offering the same four things: ``config.eos_token_id`` (and
 ``config.seg_token_id`` unless ``seg_token_ids`` is given), ``llm`` (input embeddings, ``lm_head``), ``text_model``
 (the transformer stack) and ``decoder_for(image_prefix)`` (the stack to run a prompt that starts with that image).
+
+Models whose RoPE is dynamically NTK-scaled (GeoPixel's InternLM2) decode only within ``max_position_embeddings``:
+a request whose prompt plus ``max_new_tokens`` would go past it raises :class:`ContextLengthError` before anything
+runs. Past that length the rotary base depends on the current length, so no cached decoding is exact, and the
+published InternLM2 code has no single behaviour to match there: with its KV cache the keys keep the base they were
+cached with, without it every position is re-rotated with the current base (and, since a new base changes every
+layer's keys and values, re-rotating cached keys would not reproduce that either), and its rotary table only grows,
+so a later shorter call is rotated with the base of the longest earlier one. GeoPixel's inference code truncates
+its prompt to 16,384 embeddings, inside GeoPixel-7B's 24,576, and our largest GeoPixel image (49 tiles, about
+21,000 tokens) leaves over 3,000 positions for the question and answer, so refusing loses no request the model was
+used for, where exact decoding past the limit would re-run the whole sequence for every token. Within the limit
+the frequencies are the unscaled ones whatever the length. transformers keeps a table scaled by an earlier long
+pass (training, a direct call) until a shorter one resets it, so every decoding call first puts the unscaled table
+back; being within the limit, it then leaves the table as it found it.
 """
 
 from __future__ import annotations
@@ -91,6 +105,48 @@ def grouped_decode_attention(module, query, key, value, attention_mask, scaling,
 
 
 AttentionInterface.register(DECODE_ATTENTION, grouped_decode_attention)
+
+
+class ContextLengthError(ValueError):
+    """A request that would decode past the range in which a dynamically scaled RoPE is not rescaled."""
+
+    def __init__(self, limit: int, prompt_length: int, max_new_tokens: int) -> None:
+        self.limit, self.prompt_length, self.max_new_tokens = limit, prompt_length, max_new_tokens
+        self.requested = prompt_length + max_new_tokens
+        if prompt_length < limit:
+            advice = f"lower max_new_tokens to at most {limit - prompt_length}, or shorten the prompt"
+        else:
+            advice = "shorten the prompt"
+        super().__init__(
+            f"the prompt ({prompt_length} tokens) plus max_new_tokens ({max_new_tokens}) needs {self.requested} "
+            f"positions, past this model's limit of {limit} (max_position_embeddings), beyond which its dynamically "
+            f"scaled RoPE would change with the length; {advice} (fewer image tiles: a smaller max_tiles)"
+        )
+
+
+def _dynamic_rope(model) -> torch.nn.Module | None:
+    """The text stack's rotary table if its frequencies depend on the sequence length (dynamic NTK), else None."""
+    rotary = getattr(getattr(model, "text_model", None), "rotary_emb", None)
+    return rotary if "dynamic" in str(getattr(rotary, "rope_type", "")) else None
+
+
+def check_context_length(model, prompt_length: int, max_new_tokens: int) -> None:
+    """Raise :class:`ContextLengthError` if decoding would feed a position at or past a dynamic RoPE's limit.
+
+    The last position fed is ``prompt_length + max_new_tokens - 1`` (a final [SEG] is fed back), so the longest
+    sequence the rotary table sees is ``prompt_length + max_new_tokens``; up to the limit it is not rescaled.
+    """
+    rotary = _dynamic_rope(model)
+    if rotary is not None and prompt_length + max_new_tokens > int(rotary.original_max_seq_len):
+        raise ContextLengthError(int(rotary.original_max_seq_len), prompt_length, max_new_tokens)
+
+
+def _restore_unscaled(rotary: torch.nn.Module) -> None:
+    """Put back the unscaled frequencies that transformers swaps in past the limit and keeps afterwards."""
+    original = rotary.original_inv_freq
+    if int(rotary.max_seq_len_cached) != int(rotary.original_max_seq_len) or not torch.equal(rotary.inv_freq, original):
+        rotary.register_buffer("inv_freq", original, persistent=False)  # as transformers' own reset does
+        rotary.max_seq_len_cached = rotary.original_max_seq_len
 
 
 def static_decoding_supported(model, capacity: int) -> bool:
@@ -276,6 +332,10 @@ def generate_batch(
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     if seg_state not in ("input", "output"):
         raise ValueError(f"seg_state must be 'input' or 'output', got {seg_state!r}")
+    check_context_length(model, inputs_embeds.shape[1], max_new_tokens)
+    rotary = _dynamic_rope(model)
+    if rotary is not None:  # within the limit nothing rescales it, so this call also leaves it unscaled
+        _restore_unscaled(rotary)
     config = model.config
     decoder = decoder if decoder is not None else model.decoder_for(None)
     eos = config.eos_token_id

@@ -4,7 +4,8 @@ Each stage names the parts it trains and its losses: ``text`` (the LLM's cross-e
 projector or teaching grounded answers) or ``joint`` (CE 1.0 + BCE 2.0 + Dice 0.5 plus the mask predictor's class CE,
 as weighted in the model config). The papers' two stages are the simplest recipe; the shipped ones have more (the
 demo seven, lite three). Each stage has its own AdamW optimizer and cosine schedule with warmup; steps accumulate
-gradients over micro-batches, clip them, and run under bf16 autocast on CUDA. Checkpoints resume exactly.
+gradients over micro-batches, clip them, and run under bf16 autocast on CUDA. Checkpoints resume exactly, each rank
+with its own random generators (dropout, sampling and augmentation differ between ranks).
 
     python -m engine train --recipe demo            # or: torchrun --nproc_per_node 2 -m engine train ...
 """
@@ -32,6 +33,7 @@ from .checkpoint import (
     load_training_state,
     read_progress,
     save_checkpoint,
+    saved_world_size,
 )
 from .config import Recipe, RecipeError, StageConfig, stage_data
 from .data import Prefetcher, SampleStream, collate
@@ -218,7 +220,9 @@ class Trainer:
 
     def checkpoint(self, optimizer, scheduler) -> Path:
         folder = self.output / f"checkpoint-{self.progress.global_step}"
-        save_checkpoint(folder, unwrap_model(self.model), optimizer, scheduler, self.progress, self.context.is_main)
+        ctx = self.context
+        model = unwrap_model(self.model)
+        save_checkpoint(folder, model, optimizer, scheduler, self.progress, rank=ctx.rank, world_size=ctx.world_size)
         barrier(self.context)
         return folder
 
@@ -231,6 +235,15 @@ class Trainer:
         load_model_weights(folder, self.model)
         self._resume_from = Path(folder)
         self.log(f"resuming from {folder} at step {self.progress.global_step}")
+        saved = saved_world_size(folder)
+        if saved is None and self.context.distributed and self.context.is_main:
+            self.log("an older checkpoint holds rank 0's random generators only: the other ranks keep fresh seeds")
+        elif saved is not None and saved != self.context.world_size and self.context.is_main:
+            self.log(
+                f"the checkpoint was written by {saved} rank(s), this run has {self.context.world_size}: steps take "
+                f"other batches than an uninterrupted run; ranks below {saved} continue their random generators, "
+                "the others keep their fresh seeds"
+            )
         return Path(folder)
 
     def run(self, max_steps: int | None = None) -> list[dict[str, float]]:
@@ -247,7 +260,8 @@ class Trainer:
             self.optimizer, self.scheduler = optimizer, scheduler
             if resume_from is not None:
                 mid_stage = progress.stage_step > 0
-                load_training_state(resume_from, unwrap_model(model), optimizer, scheduler, optimizer_too=mid_stage)
+                raw, rank = unwrap_model(model), self.context.rank
+                load_training_state(resume_from, raw, optimizer, scheduler, optimizer_too=mid_stage, rank=rank)
                 resume_from = self._resume_from = None
             started = time.perf_counter()
             while progress.stage_step < stage.steps and budget > 0:

@@ -158,7 +158,7 @@ def test_whole_mode_decodes_tiles_in_batches_with_the_same_result(tmp_path):
     )
     assert sum(double.batches) == batched.tiles == single.tiles
     assert max(double.batches) == 5 and len(double.batches) == math.ceil(batched.tiles / 5)
-    assert [done for done, _ in progress] == list(range(1, batched.tiles + 1))  # still per tile
+    assert [done for done, _ in progress] == list(range(0, batched.tiles + 1))  # 0 first, then per tile
     assert [f.phrase for f in batched.features] == [f.phrase for f in single.features]
     for a, b in zip(batched.features, single.features, strict=True):
         assert a.geometry.equals(b.geometry)
@@ -305,7 +305,7 @@ def test_progress_cancel_and_engine_failures(utm_tif):
         overlap=16,
         on_progress=lambda *a: calls.append(a),
     )
-    assert calls[-1][0] == calls[-1][1] == len(calls) > 1
+    assert calls[0] == (0, calls[-1][1]) and calls[-1][0] == calls[-1][1] == len(calls) - 1 > 0  # 0 shows at once
     with pytest.raises(SegmentationCancelled):
         segment_raster(
             utm_tif, "discs", ThresholdDouble(), whole=True, tile_size=128, overlap=16, should_stop=lambda: True

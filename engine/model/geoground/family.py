@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..chat import encode, template_for
-from ..family import Grounding, ModelFamily
+from ..family import Grounding, ModelFamily, load_pretrained, load_tokenizer
 from ..generation import generate_batch
 from ..grounded_text import parse_grounded
 
@@ -18,14 +18,16 @@ class GeoGroundFamily(ModelFamily):
     model_type = "geoground"
 
     @classmethod
-    def from_folder(cls, folder: Path) -> GeoGroundFamily:
+    def from_folder(
+        cls, folder: Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
+    ) -> GeoGroundFamily:
         from transformers import PreTrainedTokenizerFast
 
         from .modeling import GeoGroundModel
 
-        model = GeoGroundModel.from_pretrained(folder, dtype=torch.float32)
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)  # nosec B615 - a local folder
-        return cls(model.eval(), tokenizer, folder)
+        tokenizer = load_tokenizer(PreTrainedTokenizerFast.from_pretrained, folder)  # nosec B615 - a local folder
+        model = load_pretrained(GeoGroundModel, folder, dtype, device)
+        return cls(model, tokenizer, folder)
 
     @classmethod
     def from_preset(cls, preset: str, seed: int) -> GeoGroundFamily:

@@ -5,6 +5,8 @@ head, its ``q_per_kv`` query heads followed by one key head and one value head. 
 ``k_proj`` / ``v_proj`` in that order gives Llama's head layout (query head ``i`` reads key/value head
 ``i // q_per_kv``), and RMSNorm, rotary embedding (rotate-half), SiLU-gated MLP (``w2(silu(w1 x) * w3 x)``) and
 grouped-query attention are the same computations, so a Llama model with these weights is the same network.
+Its dynamic NTK RoPE rescales only past ``max_position_embeddings``; generation refuses to decode that far, where
+InternLM2's own cached and uncached decoding already disagree (``engine/model/generation.py`` explains).
 
 Also here: GeoPixel's chat template and prompts, which use InternLM2's turn markers.
 """
@@ -61,7 +63,8 @@ def llama_kwargs(config: dict[str, Any], vocab_size: int) -> dict[str, Any]:
     """Llama config kwargs equivalent to an InternLM2 / InternLM-XComposer ``config.json``.
 
     ``vocab_size`` comes from the embedding matrix (the checkpoint's vocabulary was resized after the config was
-    written). Rotary scaling keeps InternLM2's dynamic-NTK setting, which transformers implements as ``dynamic``.
+    written). Rotary scaling keeps InternLM2's dynamic-NTK setting, which transformers implements as ``dynamic``
+    with the same base formula (they differ in how a scaled table is kept between calls: ``generation.py``).
     """
     heads = int(config["num_attention_heads"])
     kwargs: dict[str, Any] = {

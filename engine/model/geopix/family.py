@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..family import Grounding, ModelFamily
+from ...errors import ModelNotFoundError, first_line
+from ..family import Grounding, ModelFamily, load_pretrained, load_tokenizer
 from ..grounded_text import parse_grounded
 from .chat import encode_image, generate, image_processor, marked_text, masks, prompt_embeds, seg_runs
 
@@ -21,14 +22,22 @@ class GeoPixFamily(ModelFamily):
         self.processor = image_processor(folder, self.view_size)
 
     @classmethod
-    def from_folder(cls, folder: Path) -> GeoPixFamily:
+    def from_folder(
+        cls, folder: Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
+    ) -> GeoPixFamily:
         from transformers import AutoTokenizer
 
         from .model import GeoPixModel
 
-        model = GeoPixModel.from_pretrained(folder, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(folder)  # nosec B615 - a local folder, no remote code
-        return cls(model.eval(), tokenizer, folder)
+        def tokenizer_of(path: Path):
+            return AutoTokenizer.from_pretrained(path, trust_remote_code=False)  # nosec B615 - a local folder
+
+        tokenizer = load_tokenizer(tokenizer_of, folder)
+        model = load_pretrained(GeoPixModel, folder, dtype, device)
+        try:
+            return cls(model, tokenizer, folder)
+        except (OSError, ValueError) as error:  # an unreadable preprocessor_config.json
+            raise ModelNotFoundError(f"{folder} has no usable image processor: {first_line(error)}") from error
 
     @property
     def view_size(self) -> int:
