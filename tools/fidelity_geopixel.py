@@ -283,6 +283,7 @@ def ours(folder: Path, reference: dict) -> dict:
 
     from engine.api import Engine
     from engine.model import ImageFeatures, generate
+    from engine.model.generation import ContextLengthError
 
     engine = Engine.load(str(folder), device="cpu", dtype="float32")
     model = engine.model
@@ -307,12 +308,15 @@ def ours(folder: Path, reference: dict) -> dict:
         seg_hidden = last[0, positions]
         prediction = model.seg_masks([features], seg_hidden, torch.zeros(len(positions), dtype=torch.long))
         at_size = torch.stack([prediction.logits_at(i, ORIGINAL_SIZE) for i in range(len(positions))])
-        generated = {
-            cache: generate(
-                model, engine.tokenizer, embeds, max_new_tokens=TEXT_LENGTH, use_cache=cache, decoder=decoder
-            ).token_ids
-            for cache in (True, False)
-        }
+        try:
+            generated = {
+                cache: generate(
+                    model, engine.tokenizer, embeds, max_new_tokens=TEXT_LENGTH, use_cache=cache, decoder=decoder
+                ).token_ids
+                for cache in (True, False)
+            }
+        except ContextLengthError as error:  # past a dynamically scaled rope's limit the engine refuses to decode
+            generated = {"refused": str(error)}
     return {
         "image_tokens": image_tokens,
         "logits": logits,
@@ -349,7 +353,10 @@ def compare_phase(work: Path, run: str) -> dict[str, str]:
     fallback = ", ".join("yes" if bool(taken) else "no" for taken in reference["fallback"])
     tokens = reference["generated"].tolist()
     tokens = tokens[: tokens.index(2)] if 2 in tokens else tokens  # our results leave the end-of-text token out
-    same = all(mine["generated"][cache] == tokens[: len(mine["generated"][cache])] for cache in (True, False))
+    refused = mine["generated"].get("refused")
+    same = refused is None and all(
+        mine["generated"][cache] == tokens[: len(mine["generated"][cache])] for cache in (True, False)
+    )
     return {
         "image tokens": diff("image_tokens"),
         "LLM logits": f"{diff('logits')} (max abs {float(reference['logits'].abs().max()):.2f})",
@@ -360,7 +367,9 @@ def compare_phase(work: Path, run: str) -> dict[str, str]:
         "binary mask pixels that differ": f"{changed} of {pixels:,} ({share} foreground)",
         "dynamic multimask fallback taken (reference)": fallback,
         f"{TEXT_LENGTH} greedy tokens, ours with and without the KV cache": (
-            f"identical ({tokens})"
+            f"refused by ours past the rope limit ({refused.split(';')[0]})"
+            if refused
+            else f"identical ({tokens})"
             if same
             else f"DIFFERENT: reference {tokens}, ours {mine['generated'][True]} / {mine['generated'][False]}"
         ),
