@@ -59,6 +59,7 @@ COMMANDS: list[Command] = [
     command("batch", "segment many rasters, sharded over torchrun ranks, into one GeoPackage", ".cli.batch"),
     command("demo", "storage tanks on a sample raster -> GeoPackage + preview PNG", ".cli.demo"),
     command("eval", "evaluate a model or a predictions file on a grounded dataset", ".cli.evaluate"),
+    command("dataset", "build a training set from a raster and a polygon layer", ".cli.dataset"),
     command("bench", "benchmarks: model latency, parameter counts, geo pipeline", ".cli.bench"),
     command("train", "train a model from a recipe (torchrun for several GPUs)", ".train.cli", with_engine=False),
     command("convert", "convert a published checkpoint into a model folder", ".convert.cli", with_engine=False),

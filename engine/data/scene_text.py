@@ -31,6 +31,7 @@ from .templates import (
     SEGMENT_ALL_ANSWERS_ONE,
     SEGMENT_ALL_INSTRUCTIONS,
     count_phrase,
+    object_class,
 )
 
 # Answer styles of "segment all" samples (see segment_all_sample).
@@ -66,7 +67,7 @@ def segment_all_sample(
     """
     if style not in SEGMENT_ALL_STYLES:
         raise ValueError(f"segment-all answer style must be one of {', '.join(SEGMENT_ALL_STYLES)}, got {style!r}")
-    cls = CLASS_BY_NAME[class_name]
+    cls = object_class(class_name)
     objects = _pick(rng, cls.all_plurals)
     obj = cls.all_singulars[cls.all_plurals.index(objects)]
     instruction = _pick(rng, SEGMENT_ALL_INSTRUCTIONS).format(objects=objects, object=obj)
@@ -99,9 +100,7 @@ def referring_expressions(scene: Scene, rng: np.random.Generator) -> list[tuple[
     """Every unambiguous expression the scene supports, each with the single instance it names."""
     found: list[tuple[str, Instance]] = []
     for class_name in scene.classes:
-        cls = CLASS_BY_NAME.get(class_name)
-        if cls is None:
-            continue
+        cls = object_class(class_name)
         instances = scene.of_class(class_name)
         word = _pick(rng, cls.all_singulars)
         if len(instances) == 1:
@@ -146,7 +145,7 @@ def referring_sample(scene: Scene, rng: np.random.Generator) -> GroundedSample |
 
 def description_sample(scene: Scene, rng: np.random.Generator) -> GroundedSample | None:
     """A grounded description: one phrase per class present, each grounding the union of that class's masks."""
-    classes = [c for c in scene.classes if c in CLASS_BY_NAME]
+    classes = scene.classes
     if not classes:
         return None
     order = [classes[i] for i in rng.permutation(len(classes))]
@@ -154,7 +153,7 @@ def description_sample(scene: Scene, rng: np.random.Generator) -> GroundedSample
     for class_name in order:
         instances = scene.of_class(class_name)
         union = np.logical_or.reduce([inst.mask for inst in instances])
-        phrase = count_phrase(CLASS_BY_NAME[class_name], len(instances))
+        phrase = count_phrase(object_class(class_name), len(instances))
         where = f" {position_word(union)}" if len(instances) == 1 else ""
         phrases.append(grounded(phrase) + where)
         masks.append(union)
@@ -178,8 +177,10 @@ def description_sample(scene: Scene, rng: np.random.Generator) -> GroundedSample
 def scene_samples(scene: Scene, rng: np.random.Generator, style: str = "counted") -> list[GroundedSample]:
     """A description, one referring sample and one "segment all" sample per class present (plus one absent class)."""
     samples = [s for s in (description_sample(scene, rng), referring_sample(scene, rng)) if s is not None]
-    samples += [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in CLASS_BY_NAME]
-    absent = scene.absent(list(CLASS_BY_NAME))
+    samples += [segment_all_sample(scene, c, rng, style) for c in scene.classes]
+    # A user's own classes (a layer dataset) join the built-in ones as absence questions, where the scene says so.
+    own = [c for c in scene.absent_classes or () if c not in CLASS_BY_NAME]
+    absent = scene.absent([*CLASS_BY_NAME, *own])
     if absent:
         samples.append(segment_all_sample(scene, absent[int(rng.integers(len(absent)))], rng, style))
     return samples

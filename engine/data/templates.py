@@ -48,6 +48,28 @@ CLASSES: tuple[ObjectClass, ...] = (
 
 CLASS_BY_NAME: dict[str, ObjectClass] = {c.name: c for c in CLASSES}
 
+
+def regular_plural(name: str) -> str:
+    """English plural of a class name by the regular rules, on its last word ('solar panel' -> 'solar panels')."""
+    head, _, last = name.rpartition(" ")
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in ("", *"aeiou"):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
+def object_class(name: str) -> ObjectClass:
+    """The built-in class of that name, else one for a user's own label (regular plural, no synonyms).
+
+    A user's layers may name classes the vocabulary lacks ('solar panel'); their samples need the same wording
+    machinery, while the built-in list (and so the plugin's menu) stays as it is.
+    """
+    return CLASS_BY_NAME.get(name) or ObjectClass(name, regular_plural(name))
+
+
 # The labels the plugin lists under "Segment all...", in menu order.
 SEGMENT_ALL_MENU: tuple[str, ...] = tuple(c.plural for c in CLASSES)
 

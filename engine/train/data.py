@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.layer_dataset import dataset_classes, read_dataset
 from ..data.real_scenes import (
     RESTRICTED_FOLDERS,
     RestrictedDataError,
@@ -30,7 +31,7 @@ from ..data.real_scenes import (
     tile_scene,
     vegas_roads,
 )
-from ..data.sample import GroundedSample, Scene
+from ..data.sample import DataFormatError, GroundedSample, Scene
 from ..data.scene_text import (
     SEGMENT_ALL_STYLES,
     description_sample,
@@ -142,6 +143,9 @@ class DataConfig:
     task: str = "mixed"  # which samples a scene yields: one task, or "mixed" (every kind scene_samples makes)
     real_fraction: float = 0.0
     real_scenes: list[str] = field(default_factory=list)
+    # Folders written by ``python -m engine dataset`` (a user's own layers): their chips join the real scenes, all
+    # of them training data (no column split), sampled the same way.
+    dataset_dirs: list[str] = field(default_factory=list)
     real_root: str = "../shared/data"
     real_train_fraction: float = 0.6
     real_tile: int = 256
@@ -161,8 +165,10 @@ class DataConfig:
             raise DataConfigError(f"data.task must be one of {', '.join(TASKS)}, got {self.task!r}")
         if not 0.0 <= self.real_fraction <= 1.0:
             raise DataConfigError(f"data.real_fraction must be within 0-1, got {self.real_fraction}")
-        if self.real_fraction > 0 and not self.real_scenes:
-            raise DataConfigError("data.real_fraction > 0 needs data.real_scenes")
+        if self.real_fraction > 0 and not (self.real_scenes or self.dataset_dirs):
+            raise DataConfigError("data.real_fraction > 0 needs data.real_scenes or data.dataset_dirs")
+        if self.dataset_dirs and self.real_fraction == 0:
+            raise DataConfigError("data.dataset_dirs are drawn with probability data.real_fraction: set it above 0")
         if self.samples_per_scene < 1:
             raise DataConfigError(f"data.samples_per_scene must be at least 1, got {self.samples_per_scene}")
         if self.real_sampling not in REAL_SAMPLING:
@@ -171,12 +177,22 @@ class DataConfig:
             raise DataConfigError(
                 f"data.segment_all_style must be one of {', '.join(SEGMENT_ALL_STYLES)}, got {self.segment_all_style!r}"
             )
-        unknown = sorted(set(self.segment_all_classes or ()) - set(CLASS_BY_NAME))
+        for folder in self.dataset_dirs:
+            check_training_path(folder)
+        known = [*CLASS_BY_NAME, *(c for c in self.own_classes() if c not in CLASS_BY_NAME)]
+        unknown = sorted(set(self.segment_all_classes or ()) - set(known))
         if unknown or self.segment_all_classes == []:
             raise DataConfigError(
-                f"data.segment_all_classes must name classes of {', '.join(CLASS_BY_NAME)}; got {unknown or '[]'}"
+                f"data.segment_all_classes must name classes of {', '.join(known)}; got {unknown or '[]'}"
             )
         check_training_path(self.real_root)
+
+    def own_classes(self) -> list[str]:
+        """The classes the ``dataset_dirs`` label, in order (read from their manifests)."""
+        try:
+            return list(dict.fromkeys(c for folder in self.dataset_dirs for c in dataset_classes(folder)))
+        except DataFormatError as exc:
+            raise DataConfigError(f"data.dataset_dirs: {exc}") from None
 
 
 class SampleStream:
@@ -191,6 +207,7 @@ class SampleStream:
         self.real_tiles: list[Scene] = []
         self._cache: tuple[int, list[GroundedSample]] | None = None
         self.real_scenes: list[Scene] = []
+        self.own_classes = [c for c in config.own_classes() if c not in CLASS_BY_NAME]
         if config.real_fraction > 0:
             for kind in config.real_scenes:
                 scene = load_real_scene(kind, config.real_root)
@@ -200,6 +217,16 @@ class SampleStream:
                 if config.real_sampling == "tiles":
                     size = min(config.real_tile, *scene.image.shape[:2])
                     self.real_tiles += [t for t in tile_scene(scene, size, stride=size // 2) if t.instances]
+            for folder in config.dataset_dirs:
+                try:
+                    chips = read_dataset(check_training_path(folder))
+                except DataFormatError as exc:
+                    raise DataConfigError(f"data.dataset_dirs: {exc}") from None
+                self.real_scenes += chips
+                if config.real_sampling == "tiles":
+                    for scene in chips:
+                        size = min(config.real_tile, *scene.image.shape[:2])
+                        self.real_tiles += [t for t in tile_scene(scene, size, stride=size // 2) if t.instances]
             windows = config.real_sampling == "windows"
             if not (any(s.instances for s in self.real_scenes) if windows else self.real_tiles):
                 raise DataConfigError("the real scenes gave no tile with objects")
@@ -251,7 +278,7 @@ class SampleStream:
         if task in ("referring", "gcg"):
             sample = referring_sample(scene, rng) if task == "referring" else description_sample(scene, rng)
             return [] if sample is None else [sample]
-        asked = self.config.segment_all_classes or list(CLASS_BY_NAME)
+        asked = self.config.segment_all_classes or [*CLASS_BY_NAME, *self.own_classes]
         samples = [segment_all_sample(scene, c, rng, style) for c in scene.classes if c in asked]
         absent = scene.absent(asked)
         if self.config.with_absent and absent and samples:
