@@ -37,6 +37,8 @@ _LAZY = {
     "DESCRIBE": ".geo.summary",
     "summary_text": ".geo.summary",
     "pixel_corners": ".geo.pixels",
+    # training sets from the user's own layers
+    "build_training_set": ".data.layer_dataset",
     # models by name: presets, folders, hub ids, published checkpoints
     "DEFAULT_MODEL": ".hub.registry",
     "hub_reference": ".hub.registry",

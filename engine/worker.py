@@ -10,6 +10,8 @@ Requests, one JSON object per line on stdin:
 
 * ``{"op": "segment", "id": N, "request": {...SegmentRequest...}, "image": "/path/view.npy"}``
 * ``{"op": "plan", "id": N, "request": {...}, "height": H, "width": W}``: the tile count, before a long run
+* ``{"op": "dataset", "id": N, "params": {...build_dataset keywords...}}``: a training set from a raster and polygons
+  (``engine.data.layer_dataset``); ``done`` carries ``report`` (its counts) and ``text`` (its summary)
 * ``{"op": "cancel", "id": N}``: stop job N at its next check (between tiles, between generated tokens)
 * ``{"op": "unload"}`` frees the model; ``{"op": "quit"}`` (or the end of stdin) ends the process
 
@@ -105,6 +107,11 @@ def handle(service: EngineService, message: dict, send, cancels: _Cancels) -> No
         send(dict(event, id=job_id))
 
     try:
+        if message["op"] == "dataset":
+            from .data.layer_dataset import build_training_set
+
+            send({"id": job_id, "event": "done", **build_training_set(message.get("params") or {})})
+            return
         request = SegmentRequest.from_dict(message.get("request") or {})
         if message["op"] == "plan":
             plan = service.plan(request, int(message["height"]), int(message["width"]), on_event)
@@ -139,7 +146,7 @@ def main() -> int:
             return 0
         if op == "unload":
             service.clear()
-        elif op in ("segment", "plan"):
+        elif op in ("segment", "plan", "dataset"):
             handle(service, message, output.send, cancels)
         else:
             output.send({"id": message.get("id"), "event": "error", "kind": "input", "message": f"unknown op {op!r}"})

@@ -4,7 +4,7 @@
   <context>
     <name>GeoGround</name>
     <message>
-      <location filename="../plugin/controller.py" line="480" />
+      <location filename="../plugin/controller.py" line="482" />
       <source>objects</source>
       <translation>objets</translation>
     </message>
@@ -14,12 +14,12 @@
       <translation>La couche entière est traitée en {} tuiles ; cela peut prendre plusieurs minutes. Continuer ?</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="235" />
+      <location filename="../plugin/controller.py" line="236" />
       <source>GeoGround</source>
       <translation>GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="487" />
+      <location filename="../plugin/controller.py" line="489" />
       <source>No {} found in this view.</source>
       <translation>Aucun résultat pour « {} » dans cette vue.</translation>
     </message>
@@ -39,32 +39,32 @@
       <translation>Arrêté. Les fichiers déjà téléchargés sont conservés ; la prochaine instruction avec ce modèle reprend à partir d’eux (une conversion en cours recommence).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="302" />
+      <location filename="../plugin/controller.py" line="304" />
       <source>That result layer is no longer in the project.</source>
       <translation>Cette couche de résultats n’est plus dans le projet.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="315" />
+      <location filename="../plugin/controller.py" line="317" />
       <source>Export GeoGround results</source>
       <translation>Exporter les résultats GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="315" />
+      <location filename="../plugin/controller.py" line="317" />
       <source>GeoPackage (*.gpkg)</source>
       <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="482" />
+      <location filename="../plugin/controller.py" line="484" />
       <source>No {} found in this layer.</source>
       <translation>Aucun résultat pour « {} » dans cette couche.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="484" />
+      <location filename="../plugin/controller.py" line="486" />
       <source>No {} found in the selected polygons.</source>
       <translation>Aucun résultat pour « {} » dans les polygones sélectionnés.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="486" />
+      <location filename="../plugin/controller.py" line="488" />
       <source>No {} found in the drawn rectangle.</source>
       <translation>Aucun résultat pour « {} » dans le rectangle dessiné.</translation>
     </message>
@@ -84,12 +84,12 @@
       <translation>GeoGround : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="289" />
+      <location filename="../plugin/controller.py" line="291" />
       <source>{} object(s) in layer “{}” ({}).</source>
       <translation>{} objet(s) dans la couche « {} » ({}).</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="325" />
+      <location filename="../plugin/controller.py" line="327" />
       <source>Exported to {}.</source>
       <translation>Exporté vers {}.</translation>
     </message>
@@ -109,12 +109,12 @@
       <translation>Exécution impossible : paquets Python manquants {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="416" />
+      <location filename="../plugin/controller.py" line="418" />
       <source>Results moved beside the project: {}.</source>
       <translation>Résultats déplacés à côté du projet : {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/controller.py" line="394" />
+      <location filename="../plugin/controller.py" line="396" />
       <source>The project is not a file: GeoGround results stay in {} until it is saved as a file.</source>
       <translation>Le projet n’est pas un fichier : les résultats GeoGround restent dans {} jusqu’à ce qu’il soit enregistré dans un fichier.</translation>
     </message>
@@ -124,242 +124,242 @@
       <translation>Il n’y a aucune couche de résultats à exporter.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="275" />
+      <location filename="../plugin/installer.py" line="286" />
       <source>Installing GeoGround dependencies</source>
       <translation>Installation des dépendances de GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="71" />
+      <location filename="../plugin/installer.py" line="72" />
       <source>Nothing is downloaded: pip takes the packages from the chosen folder only.</source>
       <translation>Rien n’est téléchargé : pip prend les paquets uniquement dans le dossier choisi.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="74" />
+      <location filename="../plugin/installer.py" line="75" />
       <source>PyTorch with its CUDA libraries about 2.5–3 GB</source>
       <translation>PyTorch avec ses bibliothèques CUDA environ 2,5 à 3 Go</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="76" />
+      <location filename="../plugin/installer.py" line="77" />
       <source>PyTorch's standard macOS build (CPU and Apple GPU) is installed.</source>
       <translation>La version macOS standard de PyTorch (CPU et GPU Apple) est installée.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="79" />
+      <location filename="../plugin/installer.py" line="80" />
       <source>No NVIDIA GPU found: PyTorch's CPU build is installed.</source>
       <translation>Aucun GPU NVIDIA trouvé : la version CPU de PyTorch est installée.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="84" />
+      <location filename="../plugin/installer.py" line="85" />
       <source>the other packages about {}</source>
       <translation>les autres paquets environ {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="171" />
+      <location filename="../plugin/installer.py" line="172" />
       <source>pip failed (exit code {}): {}</source>
       <translation>pip a échoué (code de sortie {}) : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="225" />
+      <location filename="../plugin/installer.py" line="226" />
       <source>Checking that the engine can load its packages</source>
       <translation>Vérification que le moteur peut charger ses paquets</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="246" />
+      <location filename="../plugin/installer.py" line="247" />
       <source>Installed, but the engine cannot load its packages ({}).</source>
       <translation>Installé, mais le moteur ne peut pas charger ses paquets ({}).</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="73" />
+      <location filename="../plugin/installer.py" line="74" />
       <source>NVIDIA GPU found: PyTorch's build for CUDA {}.{} is installed.</source>
       <translation>GPU NVIDIA trouvé : la version de PyTorch pour CUDA {}.{} est installée.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="83" />
+      <location filename="../plugin/installer.py" line="84" />
       <source>Download: about {}.</source>
       <translation>Téléchargement : environ {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="85" />
+      <location filename="../plugin/installer.py" line="86" />
       <source>Download: about {} ({}, {}).</source>
       <translation>Téléchargement : environ {} ({}, {}).</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="187" />
+      <location filename="../plugin/installer.py" line="188" />
       <source>Starting pip</source>
       <translation>Démarrage de pip</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="77" />
+      <location filename="../plugin/installer.py" line="78" />
       <source>PyTorch about {}</source>
       <translation>PyTorch environ {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="127" />
+      <location filename="../plugin/installer.py" line="128" />
       <source>Looking up {}</source>
       <translation>Recherche de {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="244" />
+      <location filename="../plugin/installer.py" line="245" />
       <source>still missing: {}</source>
       <translation>encore manquants : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="131" />
+      <location filename="../plugin/installer.py" line="132" />
       <source>Reading {}</source>
       <translation>Lecture de {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="271" />
+      <location filename="../plugin/installer.py" line="281" />
       <source>Stopped.</source>
       <translation>Arrêté.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="140" />
+      <location filename="../plugin/installer.py" line="141" />
       <source>Downloading {}</source>
       <translation>Téléchargement de {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="145" />
+      <location filename="../plugin/installer.py" line="146" />
       <source>Installing 1 package</source>
       <translation>Installation d’un paquet</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="149" />
+      <location filename="../plugin/installer.py" line="150" />
       <source>Installed</source>
       <translation>Installé</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="191" />
+      <location filename="../plugin/installer.py" line="192" />
       <source>The Python QGIS runs on ({}) has no pip: install pip for it (Debian, Ubuntu: python3-pip).</source>
       <translation>Le Python de QGIS ({}) n’a pas pip : installez pip pour lui (Debian, Ubuntu : python3-pip).</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="231" />
+      <location filename="../plugin/installer.py" line="232" />
       <source>The packages were installed, but the engine's Python failed to load them: {}</source>
       <translation>Les paquets ont été installés, mais le Python du moteur n’a pas pu les charger : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="273" />
+      <location filename="../plugin/installer.py" line="283" />
       <source>Engine dependencies installed in {}.</source>
       <translation>Dépendances du moteur installées dans {}.</translation>
     </message>
     <message>
-      <location filename="../plugin/installer.py" line="145" />
+      <location filename="../plugin/installer.py" line="146" />
       <source>Installing {} packages</source>
       <translation>Installation de {} paquets</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="20" />
+      <location filename="../plugin/main.py" line="21" />
       <source>storage tanks</source>
       <translation>réservoirs de stockage</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="21" />
+      <location filename="../plugin/main.py" line="22" />
       <source>buildings</source>
       <translation>bâtiments</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="22" />
+      <location filename="../plugin/main.py" line="23" />
       <source>ships</source>
       <translation>navires</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="23" />
+      <location filename="../plugin/main.py" line="24" />
       <source>airplanes</source>
       <translation>avions</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="24" />
+      <location filename="../plugin/main.py" line="25" />
       <source>vehicles</source>
       <translation>véhicules</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="25" />
+      <location filename="../plugin/main.py" line="26" />
       <source>roads</source>
       <translation>routes</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="26" />
+      <location filename="../plugin/main.py" line="27" />
       <source>water bodies</source>
       <translation>plans d’eau</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="68" />
+      <location filename="../plugin/main.py" line="70" />
       <source>GeoGround chat</source>
       <translation>Discussion GeoGround</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="76" />
+      <location filename="../plugin/main.py" line="78" />
       <source>Install engine dependencies…</source>
       <translation>Installer les dépendances du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="119" />
+      <location filename="../plugin/main.py" line="133" />
       <source>Install engine dependencies</source>
       <translation>Installer les dépendances du moteur</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="130" />
+      <location filename="../plugin/main.py" line="144" />
       <source>Install from the internet</source>
       <translation>Installer depuis Internet</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="131" />
+      <location filename="../plugin/main.py" line="145" />
       <source>Install from a folder of wheels…</source>
       <translation>Installer depuis un dossier de wheels…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="144" />
+      <location filename="../plugin/main.py" line="158" />
       <source>Installing the engine's packages…</source>
       <translation>Installation des paquets du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="170" />
+      <location filename="../plugin/main.py" line="184" />
       <source>Segment all…</source>
       <translation>Segmenter tous les…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="177" />
+      <location filename="../plugin/main.py" line="191" />
       <source>Custom instruction…</source>
       <translation>Instruction personnalisée…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="189" />
+      <location filename="../plugin/main.py" line="203" />
       <source>Instruction for this layer:</source>
       <translation>Instruction pour cette couche :</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="107" />
+      <location filename="../plugin/main.py" line="121" />
       <source>The engine's packages are being installed already.</source>
       <translation>Les paquets du moteur sont déjà en cours d’installation.</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="114" />
+      <location filename="../plugin/main.py" line="128" />
       <source>All engine dependencies are installed.</source>
       <translation>Toutes les dépendances du moteur sont installées.</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="128" />
+      <location filename="../plugin/main.py" line="142" />
       <source>Installing from a folder of wheels downloads nothing.</source>
       <translation>L’installation depuis un dossier de wheels ne télécharge rien.</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="136" />
+      <location filename="../plugin/main.py" line="150" />
       <source>Folder of wheels</source>
       <translation>Dossier de wheels</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="89" />
+      <location filename="../plugin/main.py" line="92" />
       <source>Use Raster → GeoGround → Install engine dependencies…</source>
       <translation>Utilisez Raster → GeoGround → Installer les dépendances du moteur…</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="121" />
+      <location filename="../plugin/main.py" line="135" />
       <source>Install {} into {}? QGIS's own Python packages are not changed.</source>
       <translation>Installer {} dans {} ? Les paquets Python de QGIS ne sont pas modifiés.</translation>
     </message>
     <message>
-      <location filename="../plugin/main.py" line="87" />
+      <location filename="../plugin/main.py" line="90" />
       <source>The engine needs Python packages that are not installed: {}.</source>
       <translation>Le moteur a besoin de paquets Python qui ne sont pas installés : {}.</translation>
     </message>
@@ -389,12 +389,12 @@
       <translation>Le modèle {0} n’est pas préparé dans le cache des modèles et le hub Hugging Face est injoignable. Sur une machine connectée, envoyez une fois une instruction avec ce modèle : il télécharge {1} (environ {2} Go) et le convertit (environ {3} Go de plus) dans le dossier de cache des modèles des paramètres de GeoGround.</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="236" />
+      <location filename="../plugin/model_download.py" line="235" />
       <source>GeoGround: preparing {}</source>
       <translation>GeoGround : préparation de {}</translation>
     </message>
     <message>
-      <location filename="../plugin/model_download.py" line="244" />
+      <location filename="../plugin/model_download.py" line="243" />
       <source>GeoGround: downloading {}</source>
       <translation>GeoGround : téléchargement de {}</translation>
     </message>
@@ -424,12 +424,12 @@
       <translation>Interroge le modèle GeoGround sur le raster (toute la couche ou l’emprise indiquée) et renvoie un polygone par objet détouré, avec l’expression qui le nomme, un score et sa surface en mètres carrés. Exemple d’instruction : « Segment all storage tanks ».</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithms.py" line="153" />
+      <location filename="../plugin/processing/algorithms.py" line="155" />
       <source>Describe with grounded masks</source>
       <translation>Décrire avec des masques ancrés</translation>
     </message>
     <message>
-      <location filename="../plugin/processing/algorithms.py" line="156" />
+      <location filename="../plugin/processing/algorithms.py" line="158" />
       <source>Asks the GeoGround model to describe the raster; the answer text is returned in ANSWER and every phrase it grounds becomes polygons in the output layer.</source>
       <translation>Demande au modèle GeoGround de décrire le raster ; le texte de la réponse est renvoyé dans ANSWER et chaque expression ancrée devient des polygones dans la couche de sortie.</translation>
     </message>
@@ -484,42 +484,117 @@
       <translation>L’instruction est vide.</translation>
     </message>
     <message>
+      <location filename="../plugin/processing/dataset.py" line="46" />
+      <source>Build training set</source>
+      <translation>Créer un jeu d’entraînement</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="49" />
+      <source>Cuts the raster into overlapping chips and turns the polygons into one mask per object, named by the class field (or by one class name for all), with grounded questions and answers for training. The folder also holds a report (objects per class, what was left out and why) and a contact sheet. Polygons in another CRS are reprojected to the raster's.</source>
+      <translation>Découpe le raster en vignettes qui se chevauchent et fait de chaque polygone le masque d’un objet, nommé par le champ de classe (ou par un même nom de classe pour tous), avec des questions et des réponses ancrées pour l’entraînement. Le dossier contient aussi un rapport (objets par classe, ce qui a été écarté et pourquoi) et une planche contact. Les polygones dans un autre SCR sont reprojetés dans celui du raster.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="60" />
+      <source>Example polygons</source>
+      <translation>Polygones d’exemple</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="66" />
+      <source>Class field</source>
+      <translation>Champ de classe</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="74" />
+      <source>Class name (when there is no class field)</source>
+      <translation>Nom de classe (sans champ de classe)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="78" />
+      <source>Area (whole raster when empty)</source>
+      <translation>Zone (tout le raster si vide)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="81" />
+      <source>Chip size (pixels)</source>
+      <translation>Taille des vignettes (pixels)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="84" />
+      <source>Chip overlap (pixels)</source>
+      <translation>Chevauchement des vignettes (pixels)</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="86" />
+      <source>Training set folder</source>
+      <translation>Dossier du jeu d’entraînement</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="87" />
+      <source>Report</source>
+      <translation>Rapport</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="106" />
+      <source>Give either a class field or a class name (one of the two).</source>
+      <translation>Indiquez un champ de classe ou un nom de classe (l’un des deux).</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="117" />
+      <source>The polygon layer has no features.</source>
+      <translation>La couche de polygones ne contient aucune entité.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="98" />
+      <source>The raster must be a file (GeoTIFF, JPEG 2000, VRT...): {}</source>
+      <translation>Le raster doit être un fichier (GeoTIFF, JPEG 2000, VRT…) : {}</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="118" />
+      <source>{} polygons written for the engine; cutting chips…</source>
+      <translation>{} polygones transmis au moteur ; découpage des vignettes…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/processing/dataset.py" line="149" />
+      <source>Cannot write the polygons: {}</source>
+      <translation>Impossible d’écrire les polygones : {}</translation>
+    </message>
+    <message>
       <location filename="../plugin/processing/provider.py" line="24" />
       <source>GeoGround pixel-grounded raster assistant</source>
       <translation>GeoGround, assistant raster ancré au pixel</translation>
     </message>
     <message>
-      <location filename="../plugin/raster_view.py" line="79" />
+      <location filename="../plugin/raster_view.py" line="81" />
       <source>The raster layer is not valid (missing or unreadable file?).</source>
       <translation>La couche raster n’est pas valide (fichier manquant ou illisible ?).</translation>
     </message>
     <message>
-      <location filename="../plugin/raster_view.py" line="82" />
+      <location filename="../plugin/raster_view.py" line="84" />
       <source>QGIS cannot read this layer's pixels in the background.</source>
       <translation>QGIS ne peut pas lire les pixels de cette couche en arrière-plan.</translation>
     </message>
     <message>
-      <location filename="../plugin/raster_view.py" line="100" />
+      <location filename="../plugin/raster_view.py" line="103" />
       <source>The requested area does not overlap the raster layer.</source>
       <translation>La zone demandée ne recouvre pas la couche raster.</translation>
     </message>
     <message>
-      <location filename="../plugin/raster_view.py" line="129" />
+      <location filename="../plugin/raster_view.py" line="132" />
       <source>The layer has no CRS: results are placed in the layer's own coordinates.</source>
       <translation>La couche n’a pas de SCR : les résultats sont placés dans les coordonnées propres de la couche.</translation>
     </message>
     <message>
-      <location filename="../plugin/raster_view.py" line="110" />
+      <location filename="../plugin/raster_view.py" line="113" />
       <source>The view is large; it was read at 1/{:.1f} of the layer's resolution. Zoom in for full detail.</source>
       <translation>La vue est grande ; elle a été lue à 1/{:.1f} de la résolution de la couche. Zoomez pour tout le détail.</translation>
     </message>
     <message>
-      <location filename="../plugin/raster_view.py" line="118" />
+      <location filename="../plugin/raster_view.py" line="121" />
       <source>Band {} has a data type GeoGround cannot read.</source>
       <translation>La bande {} a un type de données que GeoGround ne sait pas lire.</translation>
     </message>
     <message>
-      <location filename="../plugin/raster_view.py" line="121" />
+      <location filename="../plugin/raster_view.py" line="124" />
       <source>QGIS could not read band {} of the layer.</source>
       <translation>QGIS n’a pas pu lire la bande {} de la couche.</translation>
     </message>
@@ -534,7 +609,7 @@
       <translation>Impossible d’écrire {} : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="193" />
+      <location filename="../plugin/result_layers.py" line="198" />
       <source>The result layer {} could not be reopened from {}.</source>
       <translation>La couche de résultats {} n’a pas pu être rouverte depuis {}.</translation>
     </message>
@@ -549,12 +624,12 @@
       <translation>Impossible d’écrire une entité dans {} : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="185" />
+      <location filename="../plugin/result_layers.py" line="187" />
       <source>Cannot create the folder for {}: {}</source>
       <translation>Impossible de créer le dossier de {} : {}</translation>
     </message>
     <message>
-      <location filename="../plugin/result_layers.py" line="246" />
+      <location filename="../plugin/result_layers.py" line="251" />
       <source>Cannot export layer {}: {}</source>
       <translation>Impossible d’exporter la couche {} : {}</translation>
     </message>
@@ -584,87 +659,87 @@
       <translation>Les polygones sélectionnés ne recouvrent pas la couche raster « {} ».</translation>
     </message>
     <message>
-      <location filename="../plugin/segmentation.py" line="82" />
+      <location filename="../plugin/segmentation.py" line="89" />
       <source>Waiting for the previous GeoGround job to finish…</source>
       <translation>Attente de la fin de la tâche GeoGround précédente…</translation>
     </message>
     <message>
-      <location filename="../plugin/segmentation.py" line="76" />
-      <source>Loading the model {} (the first instruction after QGIS starts takes longer)…</source>
-      <translation>Chargement du modèle {} (la première instruction après le démarrage de QGIS prend plus de temps)…</translation>
-    </message>
-    <message>
-      <location filename="../plugin/segmentation.py" line="80" />
-      <source>Model loaded in {:.1f} s.</source>
-      <translation>Modèle chargé en {:.1f} s.</translation>
-    </message>
-    <message>
-      <location filename="../plugin/segmentation.py" line="84" />
+      <location filename="../plugin/segmentation.py" line="92" />
       <source>Tile {} of {} done.</source>
       <translation>Tuile {} sur {} terminée.</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="66" />
+      <location filename="../plugin/segmentation.py" line="83" />
+      <source>Loading the model {} (the first instruction after QGIS starts takes longer)…</source>
+      <translation>Chargement du modèle {} (la première instruction après le démarrage de QGIS prend plus de temps)…</translation>
+    </message>
+    <message>
+      <location filename="../plugin/segmentation.py" line="87" />
+      <source>Model loaded in {:.1f} s.</source>
+      <translation>Modèle chargé en {:.1f} s.</translation>
+    </message>
+    <message>
+      <location filename="../plugin/settings.py" line="67" />
       <source>Model cache folder</source>
       <translation>Dossier de cache des modèles</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="72" />
+      <location filename="../plugin/settings.py" line="73" />
       <source>Model's input size</source>
       <translation>Taille d’entrée du modèle</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="76" />
+      <location filename="../plugin/settings.py" line="77" />
       <source>Default model (name, folder or hub id)</source>
       <translation>Modèle par défaut (nom, dossier ou identifiant du hub)</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="78" />
+      <location filename="../plugin/settings.py" line="79" />
       <source>Precision</source>
       <translation>Précision</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="79" />
+      <location filename="../plugin/settings.py" line="80" />
       <source>Tile size (pixels)</source>
       <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="80" />
+      <location filename="../plugin/settings.py" line="81" />
       <source>Tile overlap (pixels)</source>
       <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="83" />
+      <location filename="../plugin/settings.py" line="84" />
       <source>Where models are downloaded and converted (several GB each). Empty: the geoground/models folder of the QGIS profile.</source>
       <translation>Où les modèles sont téléchargés et convertis (plusieurs Go chacun). Vide : le dossier geoground/models du profil QGIS.</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="87" />
+      <location filename="../plugin/settings.py" line="88" />
       <source>The model the chat dock starts with: demo, a published name, a local folder or a Hugging Face hub id.</source>
       <translation>Le modèle avec lequel démarre le panneau de discussion : demo, un nom publié, un dossier local ou un identifiant du hub Hugging Face.</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="90" />
+      <location filename="../plugin/settings.py" line="91" />
       <source>Where the model runs: auto uses the GPU (CUDA) when there is one, otherwise the CPU.</source>
       <translation>Où le modèle s’exécute : auto utilise le GPU (CUDA) s’il y en a un, sinon le CPU.</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="91" />
+      <location filename="../plugin/settings.py" line="92" />
       <source>Number format of the model's weights: auto picks bfloat16 or float16 on a GPU and float32 on the CPU; lower precision needs less memory.</source>
       <translation>Format numérique des poids du modèle : auto choisit bfloat16 ou float16 sur un GPU et float32 sur le CPU ; une précision plus faible demande moins de mémoire.</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="95" />
+      <location filename="../plugin/settings.py" line="96" />
       <source>Areas larger than this are answered in overlapping tiles of this size. “Model's input size” lets each model use its own.</source>
       <translation>Les zones plus grandes sont traitées en tuiles de cette taille qui se chevauchent. « Taille d’entrée du modèle » laisse chaque modèle utiliser la sienne.</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="99" />
+      <location filename="../plugin/settings.py" line="100" />
       <source>How much neighbouring tiles overlap, so objects on a tile edge are seen whole (at most half a tile; with the model's input size, 1/8 of the tile is used).</source>
       <translation>Chevauchement des tuiles voisines, pour qu’un objet au bord d’une tuile soit vu en entier (au plus une demi-tuile ; avec la taille d’entrée du modèle, 1/8 de la tuile est utilisé).</translation>
     </message>
     <message>
-      <location filename="../plugin/settings.py" line="103" />
+      <location filename="../plugin/settings.py" line="104" />
       <source>The longest answer the model may write, in tokens (about ¾ of a word each).</source>
       <translation>La plus longue réponse que le modèle peut écrire, en jetons (environ ¾ de mot chacun).</translation>
     </message>

@@ -105,6 +105,11 @@ class EngineProcess:
         self.seconds_per_tile[str(request.get("model"))] = (time.monotonic() - started[0]) / max(answer.tiles, 1)
         return answer
 
+    def build_dataset(self, params: dict, on_event=lambda e: None, should_stop=lambda: False) -> dict:
+        """A training-set folder (``engine.data.layer_dataset.build_dataset`` keywords plus ``raster``, ``vector``,
+        ``out_dir``); returns ``{"report": ..., "text": ...}``."""
+        return self._call({"op": "dataset", "params": params}, on_event, should_stop)
+
     def plan(
         self,
         request: dict,

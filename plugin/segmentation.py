@@ -58,6 +58,11 @@ class InProcessEngines:
 
         return self._service.plan(SegmentRequest.from_dict(request), height, width, on_event)
 
+    def build_dataset(self, params: dict, on_event=lambda e: None, should_stop=lambda: False) -> dict:
+        from ..engine import build_training_set
+
+        return build_training_set(params)
+
     def stop(self, wait: float = 0.0) -> None:
         self._service.clear()
 

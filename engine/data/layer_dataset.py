@@ -19,6 +19,7 @@ so the builder and the reader get the same masks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -163,7 +164,10 @@ def read_polygons(
     fields = [str(f) for f in meta["fields"]]
     if class_field is not None and class_field not in fields:
         raise DataFormatError(f"the layer has no field {class_field!r}; its fields: {', '.join(fields) or 'none'}")
-    geoms = [None if g is None else shapely.from_wkb(g) for g in wkb]
+    try:
+        geoms = [None if g is None else shapely.from_wkb(g) for g in wkb]
+    except shapely.errors.GEOSException as exc:  # e.g. a ring that does not close
+        raise DataFormatError(f"{Path(vector).name} holds an unreadable geometry: {exc}") from exc
     kept = [k for k, g in enumerate(geoms) if g is not None and not g.is_empty]
     if not kept:
         raise DataFormatError(f"{Path(vector).name} has no features with a geometry")
@@ -433,3 +437,14 @@ def read_samples(folder: str | Path) -> list[GroundedSample]:
             )
         )
     return samples
+
+
+def build_training_set(params: dict) -> dict:
+    """:func:`build_dataset` from plain data (``raster``, ``vector``, ``out_dir`` and its keywords), for callers in
+    another process (the plugin's engine process): the report as plain data and as text."""
+    params = dict(params)
+    raster, vector, out_dir = params.pop("raster"), params.pop("vector"), params.pop("out_dir")
+    if params.get("area") is not None:
+        params["area"] = tuple(params["area"])
+    report = build_dataset(raster, vector, out_dir, **params)
+    return {"report": dataclasses.asdict(report), "text": report.text()}

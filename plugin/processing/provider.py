@@ -32,5 +32,6 @@ class GeoGroundProvider(QgsProcessingProvider):
 
     def _algorithms(self) -> list:
         from .algorithms import DescribeWithGroundedMasks, SegmentByInstruction
+        from .dataset import BuildTrainingSet
 
-        return [SegmentByInstruction(), DescribeWithGroundedMasks()]
+        return [SegmentByInstruction(), DescribeWithGroundedMasks(), BuildTrainingSet()]

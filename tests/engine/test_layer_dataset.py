@@ -248,6 +248,12 @@ def test_bad_input_is_refused_with_nothing_written(layers, tmp_path):
     assert "no polygon lies inside" in _bad(tmp_path, raster, far)
     points = write_vector(tmp_path / "p.gpkg", [g.centroid for g in world], ["t"] * 5, geometry_type="Point")
     assert "must hold polygons" in _bad(tmp_path, raster, points)
+    x, y = world[0].centroid.x, world[0].centroid.y
+    open_ring = {"type": "Polygon", "coordinates": [[[x, y], [x + 5, y], [x + 5, y + 5], [x, y + 5]]]}  # not closed
+    unclosed = tmp_path / "u.geojson"
+    feature = {"type": "Feature", "properties": {"kind": "tank"}, "geometry": open_ring}
+    unclosed.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    assert "unreadable geometry" in _bad(tmp_path, raster, unclosed)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("mine")
     with pytest.raises(DataFormatError, match="already exists"):

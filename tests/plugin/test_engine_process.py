@@ -217,3 +217,45 @@ def test_the_plugin_loads_none_of_the_engines_native_libraries(plugins_dir):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ""
+
+
+def test_the_worker_builds_a_training_set_and_refuses_bad_layers(process, tmp_path):
+    """The Processing algorithm's job in the engine process: a dataset folder back, or an input error."""
+    import json
+
+    import rasterio
+    from affine import Affine
+
+    from geoground.plugin.engine_process import EngineInputError
+
+    transform = Affine(0.5, 0, 500_000.0, 0, -0.5, 3_700_000.0)
+    raster = tmp_path / "discs.tif"
+    image = disc_image(240, 320, DISCS)
+    profile = {"driver": "GTiff", "width": 320, "height": 240, "count": 3, "dtype": "uint8", "crs": "EPSG:32616"}
+    with rasterio.open(raster, "w", transform=transform, **profile) as dst:
+        dst.write(image)
+    squares = [
+        [
+            [
+                transform * (x, y)
+                for x, y in ((c - r, rw - r), (c + r, rw - r), (c + r, rw + r), (c - r, rw + r), (c - r, rw - r))
+            ]
+        ]
+        for c, rw, r in ((60, 50, 14), (200, 140, 20))
+    ]
+    collection = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32616"}},
+        "features": [
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": s}} for s in squares
+        ],
+    }
+    vector = tmp_path / "examples.geojson"
+    vector.write_text(json.dumps(collection))
+    params = {"raster": str(raster), "vector": str(vector), "class_name": "tank", "chip": 128, "overlap": 16}
+    done = process.build_dataset(params | {"out_dir": str(tmp_path / "set")})
+    assert done["report"]["chips"] > 0 and done["report"]["polygons"] == {"tank": 2}
+    assert (tmp_path / "set" / "dataset.json").is_file() and "chips in" in done["text"]
+    with pytest.raises(EngineInputError, match="has no field .kind."):
+        process.build_dataset(params | {"class_name": None, "class_field": "kind", "out_dir": str(tmp_path / "bad")})
+    assert not (tmp_path / "bad").exists()

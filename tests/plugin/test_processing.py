@@ -61,9 +61,13 @@ def raster(tmp_path):
     return str(write_raster(tmp_path / "discs.tif", disc_image(240, 320, DISCS)))
 
 
-def test_provider_lists_both_algorithms(provider):
+def test_provider_lists_its_algorithms(provider):
     names = {a.id() for a in provider.algorithms()}
-    assert names == {"geoground:segmentbyinstruction", "geoground:describewithgroundedmasks"}
+    assert names == {
+        "geoground:segmentbyinstruction",
+        "geoground:describewithgroundedmasks",
+        "geoground:buildtrainingset",
+    }
 
 
 def test_segment_by_instruction(provider, raster, tmp_path):
