@@ -657,6 +657,32 @@ def step_processing(driver: Driver, record: dict):
         entry["seconds"] = round(time.monotonic() - started, 1)
         entry["feedback_log"] = feedback.textLog()[-4000:]
         yield 0.2
+    # A training set from the polygons the first algorithm wrote, built by the engine process.
+    entry = record.setdefault("buildtrainingset", {})
+    training = folder / "training-set"
+    feedback = QgsProcessingFeedback()
+    try:
+        parameters = {"INPUT": raster.source(), "POLYGONS": str(folder / "segment.gpkg"), "CLASS_NAME": "storage tank"}
+        parameters |= {"CHIP": 256, "OVERLAP": 32, "OUTPUT": str(training)}
+        result = processing.run("geoground:buildtrainingset", parameters, feedback=feedback)
+        entry["ok"] = True
+        entry["report"] = result.get("REPORT")
+        entry["dataset"] = (training / "dataset.json").is_file()
+        entry["contact_sheet"] = (training / "contact_sheet.png").is_file()
+    except Exception:  # noqa: BLE001 - recorded for the test
+        entry["ok"] = False
+        entry["error"] = traceback.format_exc()
+        all_ok = False
+    entry["feedback_log"] = feedback.textLog()[-4000:]
+    yield 0.2
+    try:
+        dialog = processing.createAlgorithmDialog("geoground:buildtrainingset", {"INPUT": raster.id()})
+        dialog.show()
+        yield 2.0
+        entry["dialog_saved"] = bool(dialog.grab().save(str(driver.out / f"{driver.phase}-training-set-dialog.png")))
+        dialog.close()
+    except Exception:  # noqa: BLE001
+        entry["dialog_error"] = traceback.format_exc()
     # The algorithm dialog of the toolbox, filled in, pictured (not run: processing.run above did the work).
     dialog_entry = record.setdefault("dialog", {})
     try:

@@ -278,6 +278,14 @@ def test_processing_describe_with_grounded_masks(desktop):
         assert layer["all_within_raster"] and layer["all_area_m2_positive"], layer
 
 
+def test_processing_build_training_set_from_the_answer_s_polygons(desktop):
+    record = _step(desktop, "first", "processing").get("buildtrainingset", {})
+    assert record.get("ok"), f"processing.run failed:\n{record.get('error')}\n{record.get('feedback_log', '')[-1500:]}"
+    assert record["dataset"] and record["contact_sheet"], record
+    assert "storage tank:" in (record.get("report") or ""), record.get("report")
+    assert record.get("dialog_saved"), record.get("dialog_error")
+
+
 def test_tank_farm_from_the_shared_data(desktop):
     record = _step(desktop, "first", "tank_farm")
     if record.get("skipped"):
