@@ -145,10 +145,11 @@ class EngineService:
         from .hub.limits import check_instruction
         from .types import Cancelled
 
-        check_instruction(request.instruction, request.model, request.cache_dir)  # refused before any loading
         with self._lock:
             if should_stop():
                 raise Cancelled("stopped before the model ran")
+            if self._key != request.model_key:  # refused before loading; a loaded engine checks it itself
+                check_instruction(request.instruction, request.model, request.cache_dir)
             engine = self.engine(request, on_event)
             options = {} if request.max_new_tokens is None else {"max_new_tokens": request.max_new_tokens}
             result = segment_view(

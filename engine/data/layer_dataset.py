@@ -40,6 +40,7 @@ from shapely.strtree import STRtree
 
 from ..geo.errors import NoCRSWarning
 from ..geo.raster import global_limits, open_raster, plan_bands, read_rgb
+from ..geo.tiles import spans
 from .real_scenes import pixel_size_m
 from .sample import DataFormatError, GroundedSample, Instance, Scene
 from .scene_text import scene_samples
@@ -236,13 +237,6 @@ def _region(dataset, area: tuple[float, float, float, float] | None) -> Window:
         raise DataFormatError(f"the area {area} lies outside the raster") from exc
 
 
-def chip_origins(start: int, length: int, size: int, stride: int) -> list[int]:
-    """Offsets of chips along one axis: every ``stride``, the last one shifted inwards to end at the border."""
-    if length <= size:
-        return [start]
-    return sorted({*range(start, start + length - size + 1, stride), start + length - size})
-
-
 def _write_chips(dataset, geoms, labels, folder, report, chip, overlap, area, min_pixels) -> list[dict]:
     region = _region(dataset, area)
     pixel = _to_pixels(dataset, geoms, report.vector_crs, report)
@@ -261,11 +255,9 @@ def _write_chips(dataset, geoms, labels, folder, report, chip, overlap, area, mi
     gsd = pixel_size_m(dataset) if dataset.crs is not None else None
     classes = list(report.polygons)
     stem = Path(dataset.name).stem
-    width, height = min(chip, int(region.width)), min(chip, int(region.height))
-    stride = chip - overlap
     chips, counts = [], Counter()
-    for row in chip_origins(int(region.row_off), int(region.height), height, stride):
-        for col in chip_origins(int(region.col_off), int(region.width), width, stride):
+    for row, height in ((int(region.row_off) + s, n) for s, n in spans(int(region.height), chip, overlap)):
+        for col, width in ((int(region.col_off) + s, n) for s, n in spans(int(region.width), chip, overlap)):
             cell = box(col, row, col + width, row + height)
             instances = []
             for j in sorted(tree.query(cell, predicate="intersects")):

@@ -49,8 +49,8 @@ def tile_grid(region: Window, tile_size: int, overlap: int, scale: float = 1.0) 
     out_width = max(1, round(region.width * scale))
     out_height = max(1, round(region.height * scale))
     tiles = []
-    for row, (y0, height) in enumerate(_spans(out_height, tile_size, overlap)):
-        for col, (x0, width) in enumerate(_spans(out_width, tile_size, overlap)):
+    for row, (y0, height) in enumerate(spans(out_height, tile_size, overlap)):
+        for col, (x0, width) in enumerate(spans(out_width, tile_size, overlap)):
             src_x0, src_x1 = _to_source(x0, width, out_width, region.col_off, region.width)
             src_y0, src_y1 = _to_source(y0, height, out_height, region.row_off, region.height)
             window = Window(src_x0, src_y0, src_x1 - src_x0, src_y1 - src_y0)
@@ -64,7 +64,9 @@ def single_tile(region: Window, scale: float = 1.0) -> Tile:
     return Tile(0, 0, 0, region, out_shape)
 
 
-def _spans(length: int, size: int, overlap: int) -> list[tuple[int, int]]:
+def spans(length: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """``(start, size)`` of windows of ``size`` along an axis of ``length``, every ``size - overlap`` pixels, the last
+    moved back to end on the border (one shorter window when the axis is shorter than ``size``)."""
     if length <= size:
         return [(0, length)]
     stride = size - overlap

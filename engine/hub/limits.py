@@ -41,22 +41,13 @@ def _tokenizer_and_context(model: str | Path, cache_dir: str | Path | None) -> t
         return None
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        context = _context_from_config(config)
+        from ..model.family import family_class
+
+        family = family_class(config.get("model_type"))
+        context = family.context_in(config)
         if context is None:
             return None
-        from transformers import AutoTokenizer, PreTrainedTokenizerFast
-
-        # GeoGround folders hold a plain fast tokenizer; AutoTokenizer would look for a "geoground" tokenizer class.
-        loader = PreTrainedTokenizerFast if config.get("model_type") == "geoground" else AutoTokenizer
-        tokenizer = loader.from_pretrained(folder)  # nosec B615 - a local folder, no remote code
-    except (OSError, ValueError, AttributeError):
-        return None  # a broken folder is reported by the loader, with its own message
+        tokenizer = family.tokenizer_from(folder)
+    except (OSError, ValueError):  # ModelNotFoundError too: a broken folder is reported by the loader, in its words
+        return None
     return tokenizer, context
-
-
-def _context_from_config(config: dict) -> int | None:
-    """``max_position_embeddings`` of the language model in a GeoGround (``llm``) or GeoPix (``llava.text_config``)
-    config."""
-    text = config.get("llm") or (config.get("llava") or {}).get("text_config") or {}
-    value = text.get("max_position_embeddings") if isinstance(text, dict) else None
-    return int(value) if isinstance(value, int) and value > 0 else None

@@ -69,6 +69,16 @@ class ModelFamily(ABC):
         :func:`load_pretrained`). Raises :class:`~engine.errors.ModelNotFoundError` when the folder does not hold
         exactly the weights and tokenizer its config describes."""
 
+    @classmethod
+    @abstractmethod
+    def tokenizer_from(cls, folder: Path) -> Any:
+        """The tokenizer saved in ``folder`` (:class:`~engine.errors.ModelNotFoundError` when it has none usable)."""
+
+    @staticmethod
+    @abstractmethod
+    def context_in(config: dict) -> int | None:
+        """Positions the language model reads at once, from a saved ``config.json`` (None when it does not say)."""
+
     @property
     @abstractmethod
     def view_size(self) -> int:
@@ -160,6 +170,11 @@ def weight_problems(info: dict[str, Any]) -> str:
     parts += some("unexpected weight", sorted(info.get("unexpected_keys") or ()))
     parts += some("error", [first_line(Exception(str(m))) for m in info.get("error_msgs") or ()])
     return "; ".join(parts)
+
+
+def positive_int(value: Any) -> int | None:
+    """``value`` when it is a positive integer (a config entry read as JSON), else None."""
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def load_tokenizer(loader: Callable[[Path], Any], folder: Path) -> Any:

@@ -17,9 +17,10 @@ from shapely import affinity
 from shapely.geometry import Point, box
 
 from engine import cli
-from engine.data.layer_dataset import build_dataset, chip_origins, dataset_classes, read_dataset, read_samples
+from engine.data.layer_dataset import build_dataset, dataset_classes, read_dataset, read_samples
 from engine.data.sample import DataFormatError, seg_phrases
 from engine.data.templates import CLASS_BY_NAME, object_class, regular_plural
+from engine.geo.tiles import spans
 from engine.train.config import parse_recipe
 from engine.train.data import DataConfig, DataConfigError, SampleStream
 
@@ -129,8 +130,8 @@ def test_chips_with_overlap_cover_the_raster(tmp_path):
         assert scene.image.shape == (128, 128, 3)
         covered[row : row + 128, col : col + 128] += 1
     assert covered.min() >= 1 and covered.max() >= 2
-    assert chip_origins(0, 300, 128, 96) == [0, 96, 172]
-    assert chip_origins(10, 50, 128, 96) == [10]
+    assert spans(300, 128, 32) == [(0, 128), (96, 128), (172, 128)]
+    assert spans(50, 128, 32) == [(0, 50)]
 
 
 def _origin(chip_id: str) -> tuple[int, int]:

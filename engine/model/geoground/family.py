@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..chat import encode, template_for
-from ..family import Grounding, ModelFamily, load_pretrained, load_tokenizer
+from ..family import Grounding, ModelFamily, load_pretrained, load_tokenizer, positive_int
 from ..generation import generate_batch
 from ..grounded_text import parse_grounded
 
@@ -21,13 +21,21 @@ class GeoGroundFamily(ModelFamily):
     def from_folder(
         cls, folder: Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
     ) -> GeoGroundFamily:
-        from transformers import PreTrainedTokenizerFast
-
         from .modeling import GeoGroundModel
 
-        tokenizer = load_tokenizer(PreTrainedTokenizerFast.from_pretrained, folder)  # nosec B615 - a local folder
+        tokenizer = cls.tokenizer_from(folder)
         model = load_pretrained(GeoGroundModel, folder, dtype, device)
         return cls(model, tokenizer, folder)
+
+    @classmethod
+    def tokenizer_from(cls, folder: Path):
+        from transformers import PreTrainedTokenizerFast  # AutoTokenizer would look for a "geoground" class
+
+        return load_tokenizer(PreTrainedTokenizerFast.from_pretrained, folder)  # nosec B615 - a local folder
+
+    @staticmethod
+    def context_in(config: dict) -> int | None:
+        return positive_int((config.get("llm") or {}).get("max_position_embeddings"))
 
     @classmethod
     def from_preset(cls, preset: str, seed: int) -> GeoGroundFamily:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ...errors import ModelNotFoundError, first_line
-from ..family import Grounding, ModelFamily, load_pretrained, load_tokenizer
+from ..family import Grounding, ModelFamily, load_pretrained, load_tokenizer, positive_int
 from ..grounded_text import parse_grounded
 from .chat import encode_image, generate, image_processor, marked_text, masks, prompt_embeds, seg_runs
 
@@ -25,19 +25,28 @@ class GeoPixFamily(ModelFamily):
     def from_folder(
         cls, folder: Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
     ) -> GeoPixFamily:
-        from transformers import AutoTokenizer
-
         from .model import GeoPixModel
 
-        def tokenizer_of(path: Path):
-            return AutoTokenizer.from_pretrained(path, trust_remote_code=False)  # nosec B615 - a local folder
-
-        tokenizer = load_tokenizer(tokenizer_of, folder)
+        tokenizer = cls.tokenizer_from(folder)
         model = load_pretrained(GeoPixModel, folder, dtype, device)
         try:
             return cls(model, tokenizer, folder)
         except (OSError, ValueError) as error:  # an unreadable preprocessor_config.json
             raise ModelNotFoundError(f"{folder} has no usable image processor: {first_line(error)}") from error
+
+    @classmethod
+    def tokenizer_from(cls, folder: Path):
+        from transformers import AutoTokenizer
+
+        def tokenizer_of(path: Path):
+            return AutoTokenizer.from_pretrained(path, trust_remote_code=False)  # nosec B615 - a local folder
+
+        return load_tokenizer(tokenizer_of, folder)
+
+    @staticmethod
+    def context_in(config: dict) -> int | None:
+        text = (config.get("llava") or {}).get("text_config") or {}
+        return positive_int(text.get("max_position_embeddings")) if isinstance(text, dict) else None
 
     @property
     def view_size(self) -> int:
