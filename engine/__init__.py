@@ -24,6 +24,8 @@ _LAZY = {
     "Engine": ".api",
     "DeviceOutOfMemoryError": ".api",
     "ImageInputError": ".api",
+    "ExampleFinder": ".api",
+    "ExamplesNotSupportedError": ".api",
     "EmptyPromptError": ".model.chat",
     "PromptTooLongError": ".model.chat",
     "check_instruction": ".hub.limits",

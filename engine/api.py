@@ -26,7 +26,7 @@ import torch
 from .errors import ModelNotFoundError
 from .hub.registry import load_family
 from .model.chat import Conversation, EmptyPromptError, PromptTooLongError, check_prompt, context_length
-from .model.family import ModelFamily, family_class
+from .model.family import ExamplesNotSupportedError, ModelFamily, family_class, make_segment
 from .types import Cancelled, InferenceSettings, Reply, Segment, Turn
 
 __all__ = [
@@ -35,6 +35,8 @@ __all__ = [
     "DeviceOutOfMemoryError",
     "EmptyPromptError",
     "Engine",
+    "ExampleFinder",
+    "ExamplesNotSupportedError",
     "ImageInputError",
     "InferenceSettings",
     "ModelNotFoundError",
@@ -233,6 +235,55 @@ class Engine:
                 replies += self._answer(chunk, max_new_tokens, None, should_stop, False, 1.0, 1.0, None)
         return replies
 
+    # --- show one, find all ------------------------------------------------------------------------------------
+    @property
+    def takes_examples(self) -> bool:
+        """Whether this model finds objects like examples (:meth:`example_prompt`, :meth:`find_like`)."""
+        return self.family.takes_examples
+
+    @torch.inference_mode()
+    def example_prompt(self, image: np.ndarray, masks, *, nodata: float | None = None):
+        """A prompt made of example objects: ``masks`` bool ``(K, H, W)`` (or a list of ``(H, W)``) on ``image``,
+        one per example. Prompts of several images combine with ``ExamplePrototypes.concat``. Raises
+        :class:`ExamplesNotSupportedError` for a model without an example encoder, ``ValueError`` for an empty or
+        misshapen mask."""
+        rgb, valid = prepare_image(image, nodata)
+        stack = np.asarray(masks, dtype=bool)
+        if stack.ndim == 2:
+            stack = stack[None]
+        if stack.ndim != 3 or stack.shape[1:] != rgb.shape[:2]:
+            raise ValueError(f"example masks must be (K, {rgb.shape[0]}, {rgb.shape[1]}), got {stack.shape}")
+        stack = stack & valid
+        if stack.shape[0] == 0 or not stack.reshape(stack.shape[0], -1).any(1).all():
+            raise ValueError("every example needs at least one valid pixel")
+        with _oom_guard():
+            return self.family.example_prototypes(rgb, torch.from_numpy(stack))
+
+    def find_like(self, image: np.ndarray, examples, *, phrase: str = "object", nodata: float | None = None) -> Reply:
+        """Everything in ``image`` like the examples (an :meth:`example_prompt`), as one segment named ``phrase``
+        (its connected regions are the instances)."""
+        return self.find_like_batch([image], examples, phrase=phrase, nodata=nodata)[0]
+
+    @torch.inference_mode()
+    def find_like_batch(
+        self, images: list[np.ndarray], examples, *, phrase: str = "object", nodata: float | None = None
+    ) -> list[Reply]:
+        prepared = [prepare_image(image, nodata) for image in images]
+        with _oom_guard():
+            logits = self.family.find_like([rgb for rgb, _ in prepared], examples)
+        replies = []
+        for (_, valid), row in zip(prepared, logits, strict=True):
+            segment = make_segment(row, valid, self.settings, phrase, None)
+            replies.append(Reply(f"<p>{phrase}</p>", [segment], f"<p>{phrase}</p>[SEG]"))
+        return replies
+
+    def finder(self, examples, phrase: str = "object") -> ExampleFinder:
+        """A model for the geo pipeline (``segment_raster``, ``segment_view``) that answers every question with
+        the objects like ``examples``."""
+        if not self.takes_examples:
+            raise ExamplesNotSupportedError(f"the model {self.name} has no example encoder: it takes text prompts only")
+        return ExampleFinder(self, examples, phrase)
+
     @torch.inference_mode()
     def _answer(self, conversations, max_new_tokens, on_text, should_stop, do_sample, temperature, top_p, seed):
         """Replies to the last question of each conversation; rows of equal prompt length are decoded together."""
@@ -280,3 +331,36 @@ class _oom_guard:
             raise DeviceOutOfMemoryError(
                 "the GPU ran out of memory; try a smaller area, fewer tiles, or the CPU"
             ) from error
+
+
+class ExampleFinder:
+    """An :class:`Engine` bound to example prompts, with the ``chat``/``chat_batch`` the geo pipeline calls: the
+    question is ignored, every image is answered with the objects like the examples."""
+
+    def __init__(self, engine: Engine, examples, phrase: str = "object") -> None:
+        self.engine = engine
+        self.examples = examples
+        self.phrase = phrase
+        self.name = engine.name
+
+    @property
+    def view_size(self) -> int:
+        return self.engine.view_size
+
+    @property
+    def max_gsd(self) -> float | None:
+        return self.engine.max_gsd
+
+    def chat(self, image: np.ndarray, conversation=None, **_options) -> Reply:
+        return self.engine.find_like(image, self.examples, phrase=self.phrase)
+
+    def chat_batch(
+        self, images: list[np.ndarray], question=None, *, batch_size: int = 4, should_stop=None, **_options
+    ) -> list[Reply]:
+        replies: list[Reply] = []
+        for start in range(0, len(images), batch_size):
+            if should_stop is not None and should_stop():
+                raise Cancelled("cancelled")
+            chunk = images[start : start + batch_size]
+            replies += self.engine.find_like_batch(chunk, self.examples, phrase=self.phrase)
+        return replies

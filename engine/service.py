@@ -23,7 +23,9 @@ Event = dict[str, Any]  # {"event": "status" | "progress" | "text", ...}, see En
 @dataclass
 class SegmentRequest:
     """One instruction about one view, with the model to answer it. ``transform`` is the view's affine (a, b, c, d,
-    e, f); ``ground_gsd`` its metres per pixel on the ground (None: unknown, never upsampled)."""
+    e, f); ``ground_gsd`` its metres per pixel on the ground (None: unknown, never upsampled). ``examples``: hex
+    WKB polygons or points in the view's CRS, inside the view: the answer is then every object like them, named
+    ``example_phrase`` (the instruction is only recorded)."""
 
     instruction: str
     transform: tuple[float, ...]
@@ -37,6 +39,8 @@ class SegmentRequest:
     max_new_tokens: int | None = None
     tile_size: int | None = None
     overlap: int | None = None
+    examples: list[str] = field(default_factory=list)
+    example_phrase: str = "object"
 
     @classmethod
     def from_dict(cls, data: dict) -> SegmentRequest:
@@ -152,6 +156,11 @@ class EngineService:
                 check_instruction(request.instruction, request.model, request.cache_dir)
             engine = self.engine(request, on_event)
             options = {} if request.max_new_tokens is None else {"max_new_tokens": request.max_new_tokens}
+            if request.examples:
+                import shapely
+
+                options["examples"] = [shapely.from_wkb(bytes.fromhex(wkb)) for wkb in request.examples]
+                options["example_phrase"] = request.example_phrase or "object"
             result = segment_view(
                 image,
                 request.transform,

@@ -104,11 +104,16 @@ def segment_source(
     on_status: Status | None = None,
     confirm: Confirm | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    examples: list[bytes] | None = None,
+    example_phrase: str = "object",
 ):
     """Read the view and ask the engine process; returns the view and an ``engine.service.SegmentAnswer`` (WKB
     features in the view's CRS, measured later by :func:`result_rows`). ``on_status`` hears model loading and tiles
     done; ``confirm(tiles, seconds)`` is asked before a long run and stops it when it says no. Raises
-    ``engine.types.Cancelled`` when ``should_stop()`` or when the user declines."""
+    ``engine.types.Cancelled`` when ``should_stop()`` or when the user declines.
+
+    ``examples``: WKB polygons or points in the layer's CRS, inside ``extent``: the answer is then every object
+    like them, named ``example_phrase`` (``instruction`` is only recorded)."""
     from ..engine import Cancelled
 
     if not instruction or not instruction.strip():
@@ -133,6 +138,9 @@ def segment_source(
         "tile_size": settings.tile_size or None,  # None: the model's input size
         "overlap": settings.tile_overlap if settings.tile_size else None,
     }
+    if examples:
+        request["examples"] = [bytes(wkb).hex() for wkb in examples]
+        request["example_phrase"] = example_phrase
 
     def on_event(event: Event) -> None:
         if event.get("event") == "text":

@@ -29,6 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_area_arguments(parser)
     add_whole_arguments(parser)
     add_token_argument(parser)
+    parser.add_argument(
+        "--examples",
+        metavar="FILE",
+        help="find everything like these examples instead of answering the instruction: a vector file of polygons "
+        "or points on objects, in any CRS (pixel coordinates, x right and y down, for a raster without one)",
+    )
+    parser.add_argument(
+        "--example-phrase", default="object", help="what the objects found like --examples are called (default: object)"
+    )
     parser.add_argument("--preview", metavar="PNG", help="also write a PNG with the polygons over the image")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--append", action="store_true", help="add a layer to an existing GeoPackage")
@@ -46,6 +55,18 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
     check_destination(args.output, append=args.append, overwrite=args.overwrite)  # before any slow work
     args.instruction = check_instruction(args.instruction, args.model)
     engine = load_checked(engine_factory, args.model, args.device)
+    examples = None
+    if args.examples:
+        from ..geo.examples import read_examples
+        from ..geo.raster import open_raster
+
+        with open_raster(args.raster) as dataset:
+            crs = dataset.crs.to_wkt() if dataset.crs is not None else None
+        examples = read_examples(args.examples, crs)
+        if not getattr(engine, "takes_examples", False):  # before reading any tile
+            from ..model.family import ExamplesNotSupportedError
+
+            raise ExamplesNotSupportedError(f"the model {args.model} takes text prompts only, not --examples")
     progress = None if args.quiet else ProgressBar()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -59,6 +80,8 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
                     bbox=args.bbox,
                     on_progress=progress,
                     should_stop=should_stop,
+                    examples=examples,
+                    example_phrase=args.example_phrase,
                     **raster_options(args),
                 )
             )

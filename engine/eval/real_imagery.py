@@ -302,12 +302,25 @@ def evaluate(engine, root: str | Path, scenes: Sequence[str] = tuple(SCENES)) ->
     return report
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="engine.eval.real_imagery", description=__doc__.splitlines()[0])
+def report_parser(prog: str, doc: str, scenes: Sequence[str]) -> argparse.ArgumentParser:
+    """The arguments every report command takes: model, data folder, report file, scenes."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     parser.add_argument("--model", default="demo", help="model name or folder (default: demo)")
-    parser.add_argument("--data", default="../shared/data", help="folder with spacenet/, naip/, eval_only/...")
+    parser.add_argument("--data", default="../shared/data", help="folder with spacenet/, naip/, demo/, eval_only/...")
     parser.add_argument("--report", required=True, help="JSON file to write")
-    parser.add_argument("--scenes", nargs="+", choices=sorted(SCENES), default=list(SCENES))
+    parser.add_argument("--scenes", nargs="+", choices=sorted(scenes), default=list(scenes))
+    return parser
+
+
+def write_report(report: dict[str, Any], path: str | Path) -> None:
+    """The report as JSON at ``path`` (folders made), and on standard output."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=1, default=float) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=1, default=float))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = report_parser("engine.eval.real_imagery", __doc__, SCENES)
     parser.add_argument("--tune", action="store_true", help="report min_region_score candidates on training scenes")
     args = parser.parse_args(argv)
     from ..api import Engine
@@ -317,9 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = {"model": args.model, "tuning": tune_region_score(engine, args.data)}
     else:
         report = {"model": args.model, "data": str(args.data), **evaluate(engine, args.data, args.scenes)}
-    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.report).write_text(json.dumps(report, indent=1, default=float) + "\n", encoding="utf-8")
-    print(json.dumps(report, indent=1, default=float))
+    write_report(report, args.report)
     return 0
 
 

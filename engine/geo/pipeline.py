@@ -127,8 +127,14 @@ def segment_raster(
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     chat_options: dict | None = None,
+    examples: Sequence[shapely.Geometry] | None = None,
+    example_phrase: str = "object",
 ) -> SegmentationResult:
     """Ask ``engine`` about a raster and return one polygon feature per object instance.
+
+    ``examples``: geometries in the raster's CRS (pixel coordinates without one), polygons or points on objects;
+    the answer is then every object like them (``engine.finder``), named ``example_phrase``, and ``instruction``
+    is only recorded. Each example is read at the tiles' pixel size (see :mod:`.examples`).
 
     ``target_gsd``: read at this many metres per pixel on the ground (measured at the area's centre, as the model's
     ``max_gsd`` is), instead of the native resolution. ``tile_size``/``overlap`` are in model pixels (after that
@@ -175,6 +181,12 @@ def segment_raster(
             tiles = [single_tile(region, scale)]
             limits = None
         transform = dataset.transform
+        if examples is not None:
+            from .examples import dataset_reader, to_pixel_geometries
+
+            pixels = to_pixel_geometries(examples, transform) if dataset.crs is not None else list(examples)
+            read = dataset_reader(dataset, plan, limits)
+            engine = _example_finder(engine, read, (dataset.height, dataset.width), pixels, tiles[0], example_phrase)
         merger = TileMerger(tiles, min_iou=merge_iou)
         finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2, min_area_m2)
         asked: list[str] = []
@@ -228,6 +240,8 @@ def segment_view(
     measure: bool = True,
     ground_gsd: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    examples: Sequence[shapely.Geometry] | None = None,
+    example_phrase: str = "object",
     **chat_options,
 ) -> SegmentationResult:
     """Ask ``engine`` about pixels already in memory: ``image`` as (bands, H, W) (any dtype, see
@@ -241,7 +255,8 @@ def segment_view(
     that measure with their own geodesy library (QGIS measures with its own PROJ; loading pyproj's PROJ in a QGIS
     worker thread is not safe everywhere). ``ground_gsd`` is the view's metres per pixel on the ground (measured
     here from the CRS when None and ``measure``): a view coarser than the model's ``max_gsd`` is upsampled to it
-    first (see :func:`_zoom`).
+    first (see :func:`_zoom`). ``examples``: geometries in the coordinates ``transform`` maps the view's pixels to
+    (its CRS), inside the view; see :func:`segment_raster`.
     """
     if not instruction or not instruction.strip():
         raise ValueError("the instruction is empty")
@@ -269,10 +284,15 @@ def segment_view(
         rgb, valid, transform = _upsample(rgb, valid, transform, zoom)
         height, width = rgb.shape[:2]
 
+    from .examples import array_reader, to_pixel_geometries
+
+    read = array_reader(rgb, valid)
+    if examples is not None:
+        pixels = to_pixel_geometries(examples, transform)
+        engine = _example_finder(engine, read, (height, width), pixels, tiles[0], example_phrase)
+
     def crop(tile: Tile) -> tuple[np.ndarray, np.ndarray] | None:
-        rows, cols = tile.window.toslices()
-        part = valid[rows, cols]
-        return (rgb[rows, cols], part) if part.any() else None
+        return read(tile.window, tuple(tile.out_shape))
 
     merger = TileMerger(tiles)
     finish = _Finisher(transform, measurer, simplify_px, min_area_px)
@@ -303,6 +323,20 @@ def segment_view(
         pixel_size=abs(transform.a),
         asked=asked,
     )
+
+
+def _example_finder(engine, read, shape: tuple[int, int], geometries, tile: Tile, phrase: str):
+    """``engine`` bound to the examples (pixel coordinates of a raster of ``shape``), each read by ``read`` in a
+    window of ``tile``'s extent and pixel size (see :mod:`.examples`)."""
+    from .examples import example_windows, prompt_from_windows
+
+    if not geometries:
+        raise ValueError("no examples were given")
+    if not callable(getattr(engine, "finder", None)):
+        raise TypeError("this model cannot take examples (it has no finder)")
+    extent = (int(tile.window.height), int(tile.window.width))
+    reads = example_windows(read, shape, geometries, extent, tuple(tile.out_shape))
+    return engine.finder(prompt_from_windows(engine, reads), phrase)
 
 
 def view_plan(

@@ -109,16 +109,41 @@ class ModelFamily(ABC):
         grounding = self.ground(conversation, result)
         segments = []
         for n, logits in enumerate(grounding.logits):
-            logits = logits.float()
-            probability = logits.sigmoid().cpu().numpy()
-            mask = (logits > 0).cpu().numpy() & conversation.valid
-            if settings.min_region_score > 0:
-                from ..geo.vectorize import drop_weak_regions
-
-                mask = drop_weak_regions(mask, probability, settings.min_region_score)
             phrase = grounding.phrases[n] if n < len(grounding.phrases) else ""
-            segments.append(Segment(phrase, mask, mask_score(mask, probability), grounding.labels[n], probability))
+            segments.append(make_segment(logits, conversation.valid, settings, phrase, grounding.labels[n]))
         return grounding.text, segments
+
+    # --- example prompts ("find all like these"); families whose models take none keep these refusals ----------
+    @property
+    def takes_examples(self) -> bool:
+        """Whether the model finds objects like example masks (it has an example encoder)."""
+        return False
+
+    def example_prototypes(self, image: np.ndarray, masks: torch.Tensor) -> Any:
+        """The prototypes of examples given as masks ``(K, H, W)`` on ``image`` (see :meth:`find_like`)."""
+        raise ExamplesNotSupportedError(f"{self.model_type} models take text prompts only, not examples")
+
+    def find_like(self, images: list[np.ndarray], prototypes: Any) -> list[torch.Tensor]:
+        """Per image, the ``(H, W)`` mask logits of everything like the examples."""
+        raise ExamplesNotSupportedError(f"{self.model_type} models take text prompts only, not examples")
+
+
+class ExamplesNotSupportedError(ValueError):
+    """The model has no example encoder: it cannot be asked to find objects like examples."""
+
+
+def make_segment(
+    logits: torch.Tensor, valid: np.ndarray, settings: InferenceSettings, phrase: str, label: str | None
+) -> Segment:
+    """A segment from mask logits at the image's size: logits above 0 on valid pixels, weak regions dropped."""
+    logits = logits.float()
+    probability = logits.sigmoid().cpu().numpy()
+    mask = (logits > 0).cpu().numpy() & valid
+    if settings.min_region_score > 0:
+        from ..geo.vectorize import drop_weak_regions
+
+        mask = drop_weak_regions(mask, probability, settings.min_region_score)
+    return Segment(phrase, mask, mask_score(mask, probability), label, probability)
 
 
 def load_pretrained(

@@ -54,6 +54,9 @@ class GeoGroundConfig(PretrainedConfig):
     convolutional backbone that feeds both (``backbone.py``); ``vision`` then holds only the tile ``image_size``
     and ``patch_size`` 16, ``grounding`` the input size, feature sizes and FPN width. None: CLIP and Hiera.
 
+    ``example_prompts``: ``ExampleEncoder`` kwargs (``hidden``) for "find all like these" prompts made from example
+    masks (``examples.py``); None: the model takes text prompts only.
+
     ``max_gsd``: the coarsest ground sample distance, in metres per pixel, at which the model's masks hold up;
     georeferenced imagery coarser than this is upsampled to it (and so tiled) before the model sees it (see
     ``engine.geo.pipeline``). None: imagery is read at its own resolution. Chosen on validation data.
@@ -90,6 +93,7 @@ class GeoGroundConfig(PretrainedConfig):
         mask_refiner: dict[str, Any] | None = None,
         max_gsd: float | None = None,
         backbone: str | None = None,
+        example_prompts: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if backbone not in (None, "efficientnet_lite0"):
@@ -110,6 +114,7 @@ class GeoGroundConfig(PretrainedConfig):
         self.max_gsd = None if max_gsd is None else float(max_gsd)
         self.use_class_memory = use_class_memory
         self.mask_refiner = dict(mask_refiner) if mask_refiner else None
+        self.example_prompts = dict(example_prompts) if example_prompts else None
         self.hd_num = hd_num
         self.max_tiles = max_tiles
         self.merge_size = merge_size

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..chat import encode, template_for
-from ..family import Grounding, ModelFamily, load_pretrained, load_tokenizer, positive_int
+from ..family import ExamplesNotSupportedError, Grounding, ModelFamily, load_pretrained, load_tokenizer, positive_int
 from ..generation import generate_batch
 from ..grounded_text import parse_grounded
 
@@ -78,3 +78,24 @@ class GeoGroundFamily(ModelFamily):
         labels = [names[i] for i in prediction.class_logits.argmax(-1).tolist()]
         logits = [prediction.logits_at(n, conversation.size) for n in range(states.shape[0])]
         return Grounding(grounded.text, grounded.phrases, logits, labels)
+
+    @property
+    def takes_examples(self) -> bool:
+        return self.model.example_encoder is not None
+
+    def example_prototypes(self, image: np.ndarray, masks: torch.Tensor):
+        self._check_examples()
+        return self.model.example_prototypes(self.model.grounding_features(image), masks)
+
+    def find_like(self, images: list[np.ndarray], prototypes) -> list[torch.Tensor]:
+        self._check_examples()
+        features = [self.model.grounding_features(image) for image in images]
+        prediction = self.model.example_masks(features, prototypes)
+        return [prediction.logits_at(n, f.size) for n, f in enumerate(features)]
+
+    def _check_examples(self) -> None:
+        if not self.takes_examples:
+            raise ExamplesNotSupportedError(
+                f"the model {self.folder.name if self.folder else ''} has no example encoder: it takes text prompts "
+                "only (a model trained with python -m engine.train.examples takes examples)".replace("  ", " ")
+            )

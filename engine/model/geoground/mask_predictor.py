@@ -74,16 +74,31 @@ class MaskPredictor(nn.Module):
         """
         prompts = self.text_hidden_fcs(seg_states)
         class_logits = self.class_head(prompts)
-        high, mid, low = (level[image_index] for level in features)
+        levels = [level[image_index] for level in features]
+        return self.decode(levels, prompts[:, None], class_logits, class_ids)
+
+    def decode(
+        self,
+        levels: list[torch.Tensor],
+        sparse: torch.Tensor,
+        class_logits: torch.Tensor,
+        class_ids: torch.Tensor | None = None,
+        dense: torch.Tensor | None = None,
+    ) -> MaskPrediction:
+        """One mask per row: ``levels`` its image's maps (high to low resolution, batch N), ``sparse`` its prompt
+        tokens ``(N, T, D)``, ``class_logits`` ``(N, C)`` which read the class memory, and ``dense`` an optional
+        ``(N, D, h, w)`` added to the "no mask" embedding (example prompts)."""
+        high, mid, low = levels
         if self.memory is not None and self.config.use_class_memory:
             read = self.memory.read(class_logits.softmax(-1), class_ids)
             low = self.memory(low, read)
         n, _, h, w = low.shape
-        dense = self.prompt_encoder.no_mask_embed.weight.view(1, -1, 1, 1).expand(n, -1, h, w)
+        no_mask = self.prompt_encoder.no_mask_embed.weight.view(1, -1, 1, 1).expand(n, -1, h, w)
+        dense = no_mask if dense is None else no_mask + dense
         masks, iou, _, _ = self.decoder(
             image_embeddings=low,
             image_positional_embeddings=self.image_positional_embedding(h, w).expand(n, -1, -1, -1).to(low.dtype),
-            sparse_prompt_embeddings=prompts.view(n, 1, 1, -1),
+            sparse_prompt_embeddings=sparse[:, None],
             dense_prompt_embeddings=dense,
             multimask_output=False,
             high_resolution_features=[self.decoder.conv_s0(high), self.decoder.conv_s1(mid)],

@@ -19,6 +19,7 @@ from transformers.utils import ModelOutput
 from ..chat import IGNORE_INDEX
 from .backbone import EfficientNetLite0
 from .configuration import GeoGroundConfig
+from .examples import ExampleEncoder, ExamplePrototypes, pool_examples
 from .grounding import GroundingEncoder
 from .mask_predictor import MaskPrediction, MaskPredictor
 from .mask_refiner import MaskRefiner
@@ -78,7 +79,23 @@ class GeoGroundModel(PreTrainedModel):
         self.image_token_mask = apply_partial_lora(self.llm, lora["rank"], lora["alpha"]) if lora else None
         # Last, and from its own generator: the other parts initialise as they would without it.
         self.mask_refiner = MaskRefiner(**config.mask_refiner) if config.mask_refiner else None
+        self.example_encoder = self._example_encoder(config) if config.example_prompts else None
         self.post_init()
+
+    @staticmethod
+    def _example_encoder(config: GeoGroundConfig) -> ExampleEncoder:
+        return ExampleEncoder(config.grounding["fpn_hidden_size"], config.mask_dim, **config.example_prompts)
+
+    def add_example_encoder(self, hidden: int = 128, seed: int = 0) -> ExampleEncoder:
+        """Give a trained model a fresh example encoder (drawn from ``seed``), recorded in its config so that
+        ``save_pretrained``/``from_pretrained`` keep it."""
+        self.config.example_prompts = {"hidden": hidden}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            encoder = self._example_encoder(self.config)
+        weight = self.mask_predictor.class_head.weight
+        self.example_encoder = encoder.to(weight.device, weight.dtype)
+        return self.example_encoder
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
@@ -101,6 +118,8 @@ class GeoGroundModel(PreTrainedModel):
         }
         if self.mask_refiner is not None:
             parts["mask_refiner"] = self.mask_refiner
+        if self.example_encoder is not None:
+            parts["example_encoder"] = self.example_encoder
         counts = {name: sum(p.numel() for p in part.parameters()) for name, part in parts.items()}
         counts["separators"] = self.visual.global_separator.numel() + self.visual.row_separator.numel()
         counts["total"] = sum(p.numel() for p in self.parameters())
@@ -151,6 +170,32 @@ class GeoGroundModel(PreTrainedModel):
         grounding = self.grounding(square, self.backbone)
         pixels = self.grounding.normalise(square) if self.mask_refiner is not None else None
         return ImageFeatures(tokens, grounding, (int(image.shape[0]), int(image.shape[1])), lora_mask, pixels)
+
+    def grounding_features(self, image: np.ndarray) -> ImageFeatures:
+        """The mask side's features of an image only (no image tokens: example prompts need no language model)."""
+        square = self.grounding.preprocess(image)
+        grounding = self.grounding(square, self.backbone)
+        pixels = self.grounding.normalise(square) if self.mask_refiner is not None else None
+        empty = grounding[-1].new_zeros(0, self.config.llm_hidden_size)
+        return ImageFeatures(empty, grounding, (int(image.shape[0]), int(image.shape[1])), None, pixels)
+
+    def example_prototypes(self, features: ImageFeatures, masks: torch.Tensor) -> ExamplePrototypes:
+        """Prototypes of examples given as bool masks ``(K, H, W)`` on the image ``features`` were made from."""
+        return pool_examples(features.grounding, masks)
+
+    def example_masks(self, features: list[ImageFeatures], prototypes: ExamplePrototypes) -> MaskPrediction:
+        """One mask per image: everything in it like the examples."""
+        if self.example_encoder is None:
+            raise ValueError("this model has no example encoder: it takes text prompts only")
+        levels = [torch.cat([f.grounding[i] for f in features]) for i in range(len(features[0].grounding))]
+        prototypes = prototypes.to(levels[-1].device, levels[-1].dtype)
+        sparse, dense = self.example_encoder(levels, prototypes)
+        class_logits = self.mask_predictor.class_head(sparse[:, -1])
+        prediction = self.mask_predictor.decode(levels, sparse, class_logits, dense=dense)
+        if self.mask_refiner is not None:
+            pixels = torch.cat([f.pixels for f in features])
+            prediction.low_res_logits = self.mask_refiner(prediction.low_res_logits, pixels)
+        return prediction
 
     def seg_masks(
         self, features: list[ImageFeatures], seg_states: torch.Tensor, image_index: torch.Tensor, class_ids=None
