@@ -61,6 +61,7 @@ COMMANDS: list[Command] = [
     command("eval", "evaluate a model or a predictions file on a grounded dataset", ".cli.evaluate"),
     command("dataset", "build a training set from a raster and a polygon layer", ".cli.dataset"),
     command("bench", "benchmarks: model latency, parameter counts, geo pipeline", ".cli.bench"),
+    command("finetune", "fine-tune a model on training sets from your layers", ".cli.finetune", with_engine=False),
     command("train", "train a model from a recipe (torchrun for several GPUs)", ".train.cli", with_engine=False),
     command("convert", "convert a published checkpoint into a model folder", ".convert.cli", with_engine=False),
 ]

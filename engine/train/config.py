@@ -72,6 +72,9 @@ class Recipe:
     # such as "llm") from a trained model folder with the same layout for those parts.
     backbone_weights: str | None = None
     init_from: dict[str, Any] = field(default_factory=dict)
+    # A saved model (name or folder) to start from instead of a fresh preset: fine-tuning; ``preset`` and ``model``
+    # are then not used.
+    base_model: str | None = None
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     lora: LoraSettings = field(default_factory=LoraSettings)

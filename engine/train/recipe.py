@@ -53,7 +53,10 @@ LOSS_KEYS = ("loss", "ce_loss", "bce_loss", "dice_loss", "class_loss")
 
 
 def build_model(recipe: Recipe):
-    """``(model, tokenizer)``: the preset with the recipe's overrides, seeded, with LoRA when enabled."""
+    """``(model, tokenizer)``: the preset with the recipe's overrides, seeded (or the saved ``base_model``), with
+    LoRA when enabled."""
+    if recipe.base_model:
+        return _base_model(recipe)
     config = preset_config(recipe.preset, **recipe.model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
@@ -64,6 +67,21 @@ def build_model(recipe: Recipe):
         if recipe.lora.enabled:
             model = apply_lora(model, recipe.lora)
     return model, build_tokenizer(config)
+
+
+def _base_model(recipe: Recipe):
+    """The saved model a fine-tuning recipe starts from, in float32 on the CPU (the trainer moves it)."""
+    from ..hub.registry import load_family
+
+    family, _ = load_family(recipe.base_model, None, dtype=torch.float32, device=torch.device("cpu"))
+    if not isinstance(family.model, GeoGroundModel):
+        raise RecipeError(f"{recipe.base_model} is a {family.model_type} model; only GeoGround models fine-tune here")
+    model = family.model
+    if recipe.optim.gradient_checkpointing:
+        model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if recipe.lora.enabled:
+        model = apply_lora(model, recipe.lora)
+    return model, family.tokenizer
 
 
 def load_pretrained_parts(model: GeoGroundModel, recipe: Recipe) -> None:
@@ -246,8 +264,11 @@ class Trainer:
             )
         return Path(folder)
 
-    def run(self, max_steps: int | None = None) -> list[dict[str, float]]:
-        """Train until the recipe's end (or ``max_steps`` more optimizer steps); returns the whole history."""
+    def run(
+        self, max_steps: int | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> list[dict[str, float]]:
+        """Train until the recipe's end (or ``max_steps`` more optimizer steps, or until ``should_stop()`` says so
+        before a step); returns the whole history."""
         recipe, progress = self.recipe, self.progress
         resume_from = getattr(self, "_resume_from", None)
         budget = max_steps if max_steps is not None else recipe.total_steps
@@ -265,6 +286,8 @@ class Trainer:
                 resume_from = self._resume_from = None
             started = time.perf_counter()
             while progress.stage_step < stage.steps and budget > 0:
+                if should_stop is not None and should_stop():
+                    return progress.history
                 logs = self.step(model, optimizer, scheduler, stage)
                 progress.stage_step += 1
                 progress.global_step += 1
