@@ -41,6 +41,7 @@ _LAZY = {
     "pixel_corners": ".geo.pixels",
     # training sets from the user's own layers
     "build_training_set": ".data.layer_dataset",
+    "finetune_request": ".train.finetune",
     # models by name: presets, folders, hub ids, published checkpoints
     "DEFAULT_MODEL": ".hub.registry",
     "hub_reference": ".hub.registry",

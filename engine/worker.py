@@ -112,6 +112,15 @@ def handle(service: EngineService, message: dict, send, cancels: _Cancels) -> No
 
             send({"id": job_id, "event": "done", **build_training_set(message.get("params") or {})})
             return
+        if message["op"] == "finetune":
+            from .train.finetune import finetune_request
+
+            def on_step(step: int, total: int, loss: float) -> None:
+                on_event({"event": "progress", "done": step, "total": total, "loss": loss})
+
+            outcome = finetune_request(message.get("params") or {}, on_step, lambda: job_id in cancels)
+            send({"id": job_id, "event": "done", **outcome})
+            return
         request = SegmentRequest.from_dict(message.get("request") or {})
         if message["op"] == "plan":
             plan = service.plan(request, int(message["height"]), int(message["width"]), on_event)

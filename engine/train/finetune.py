@@ -157,6 +157,41 @@ def finetune(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def finetune_request(
+    params: dict,
+    on_step: Callable[[int, int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """:func:`finetune` from plain data (the engine process's "finetune" request): ``datasets``, ``base``,
+    ``output``, and optionally ``minutes`` (None: ``steps``), ``steps``, ``lr``, ``seed``; the outcome in plain data
+    (the folder, the steps, the loss of each step)."""
+    missing = [key for key in ("datasets", "base", "output") if not params.get(key)]
+    if missing:
+        raise RecipeError(f"a fine-tuning request needs {', '.join(missing)}")
+    minutes = params.get("minutes", 10.0)
+    report = finetune(
+        [str(d) for d in params["datasets"]],
+        str(params["base"]),
+        str(params["output"]),
+        minutes=None if minutes is None else float(minutes),
+        steps=int(params["steps"]) if params.get("steps") else None,
+        lr=float(params.get("lr", 3e-4)),
+        seed=int(params.get("seed", 0)),
+        on_step=on_step,
+        should_stop=should_stop,
+    )
+    return {
+        "model": report.folder,
+        "steps": report.steps,
+        "seconds": report.seconds,
+        "classes": report.classes,
+        "parts": report.parts,
+        "losses": [round(float(h["loss"]), 5) for h in report.history],
+        "first_loss": report.first_loss,
+        "last_loss": report.last_loss,
+    }
+
+
 def _describe(folder: Path, report: FinetuneReport) -> None:
     """What the folder holds and how it was made: finetune.json (every step's losses) and a README."""
     (folder / "finetune.json").write_text(json.dumps(asdict(report), indent=1) + "\n", encoding="utf-8")

@@ -106,3 +106,27 @@ def test_the_cli_fine_tunes_and_reports_user_errors(base, dataset, tmp_path, cap
     code = cli.main(["finetune", str(dataset), "--base", str(base), "-o", str(tmp_path / "m"), "--steps", "2"])
     assert code == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_the_engine_process_fine_tunes_with_progress_and_cancel(base, dataset, tmp_path):
+    from engine.service import EngineService
+    from engine.worker import _Cancels, handle
+
+    sent: list[dict] = []
+    params = {"datasets": [str(dataset)], "base": str(base), "output": str(tmp_path / "m"), "minutes": None, "steps": 3}
+    handle(EngineService(), {"op": "finetune", "id": 7, "params": params}, sent.append, _Cancels())
+    progress = [m for m in sent if m.get("event") == "progress"]
+    assert [m["done"] for m in progress][-1] == 3 and all(m["total"] == 3 and m["id"] == 7 for m in progress)
+    done = sent[-1]
+    assert done["event"] == "done" and done["model"] == str(tmp_path / "m") and len(done["losses"]) == 3
+
+    cancels = _Cancels()
+    cancels.add(8)
+    sent.clear()
+    params["output"] = str(tmp_path / "n")
+    handle(EngineService(), {"op": "finetune", "id": 8, "params": params}, sent.append, cancels)
+    assert sent[-1]["event"] == "error" and sent[-1]["kind"] == "cancelled"
+    assert not (tmp_path / "n").exists()
+    sent.clear()
+    handle(EngineService(), {"op": "finetune", "id": 9, "params": {"base": "demo"}}, sent.append, _Cancels())
+    assert sent[-1]["kind"] == "input" and "needs datasets, output" in sent[-1]["message"]
