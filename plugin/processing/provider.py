@@ -33,5 +33,6 @@ class GeoGroundProvider(QgsProcessingProvider):
     def _algorithms(self) -> list:
         from .algorithms import DescribeWithGroundedMasks, SegmentByInstruction
         from .dataset import BuildTrainingSet
+        from .examples import FindAllLikeThese
 
-        return [SegmentByInstruction(), DescribeWithGroundedMasks(), BuildTrainingSet()]
+        return [SegmentByInstruction(), DescribeWithGroundedMasks(), FindAllLikeThese(), BuildTrainingSet()]

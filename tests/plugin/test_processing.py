@@ -66,6 +66,7 @@ def test_provider_lists_its_algorithms(provider):
     assert names == {
         "geoground:segmentbyinstruction",
         "geoground:describewithgroundedmasks",
+        "geoground:findalllikethese",
         "geoground:buildtrainingset",
     }
 
