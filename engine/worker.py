@@ -115,6 +115,8 @@ def handle(service: EngineService, message: dict, send, cancels: _Cancels) -> No
         if message["op"] == "finetune":
             from .train.finetune import finetune_request
 
+            service.clear()  # training needs the memory of the model kept for questions; the next one reloads it
+
             def on_step(step: int, total: int, loss: float) -> None:
                 on_event({"event": "progress", "done": step, "total": total, "loss": loss})
 
@@ -155,7 +157,7 @@ def main() -> int:
             return 0
         if op == "unload":
             service.clear()
-        elif op in ("segment", "plan", "dataset"):
+        elif op in ("segment", "plan", "dataset", "finetune"):
             handle(service, message, output.send, cancels)
         else:
             output.send({"id": message.get("id"), "event": "error", "kind": "input", "message": f"unknown op {op!r}"})

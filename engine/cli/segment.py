@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "or points on objects, in any CRS (pixel coordinates, x right and y down, for a raster without one)",
     )
     parser.add_argument(
+        "--examples-raster",
+        metavar="RASTER",
+        help="the raster the --examples lie on, when not the one searched (similar imagery; read at the same ground "
+        "pixel size)",
+    )
+    parser.add_argument(
         "--example-phrase", default="object", help="what the objects found like --examples are called (default: object)"
     )
     parser.add_argument("--preview", metavar="PNG", help="also write a PNG with the polygons over the image")
@@ -56,11 +62,13 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
     args.instruction = check_instruction(args.instruction, args.model)
     engine = load_checked(engine_factory, args.model, args.device)
     examples = None
+    if args.examples_raster and not args.examples:
+        raise ValueError("--examples-raster names the raster of the --examples: give --examples too")
     if args.examples:
         from ..geo.examples import read_examples
         from ..geo.raster import open_raster
 
-        with open_raster(args.raster) as dataset:
+        with open_raster(args.examples_raster or args.raster) as dataset:
             crs = dataset.crs.to_wkt() if dataset.crs is not None else None
         examples = read_examples(args.examples, crs)
         if not getattr(engine, "takes_examples", False):  # before reading any tile
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace, engine_factory: EngineFactory) -> int:
                     should_stop=should_stop,
                     examples=examples,
                     example_phrase=args.example_phrase,
+                    examples_from=args.examples_raster,
                     **raster_options(args),
                 )
             )

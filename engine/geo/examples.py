@@ -132,3 +132,40 @@ def prompt_from_windows(engine, reads: list[tuple[np.ndarray, np.ndarray]]):
     """One example prompt from the ``(rgb, mask)`` windows of :func:`example_windows`."""
     parts = [engine.example_prompt(rgb, mask[None]) for rgb, mask in reads]
     return type(parts[0]).concat(parts)
+
+
+def bind_examples(engine, read, shape: tuple[int, int], geometries, tile, phrase: str, extent=None):
+    """``engine`` bound to the examples (pixel coordinates of a raster of ``shape`` rows, cols), each read by
+    ``read`` in a window of ``tile``'s extent (or ``extent``, source rows and cols) at ``tile``'s output size."""
+    if not geometries:
+        raise ValueError("no examples were given")
+    if not callable(getattr(engine, "finder", None)):
+        raise TypeError("this model cannot take examples (it has no finder)")
+    extent = extent or (int(tile.window.height), int(tile.window.width))
+    reads = example_windows(read, shape, geometries, extent, tuple(tile.out_shape))
+    return engine.finder(prompt_from_windows(engine, reads), phrase)
+
+
+def raster_finder(engine, source, examples, tile, phrase: str, model_gsd: float | None):
+    """``engine`` bound to examples on a raster: ``source`` is ``(dataset, plan, limits)`` of the raster searched
+    (examples in its CRS, or pixels without one), or the path of another raster of similar imagery (examples in
+    that raster's CRS), read so that a pixel covers ``model_gsd`` metres as in the tiles (the tiles' own zoom when
+    either raster has no CRS)."""
+    if not isinstance(source, (str, os.PathLike)):
+        dataset, plan, limits = source
+        pixels = to_pixel_geometries(examples, dataset.transform) if dataset.crs is not None else list(examples)
+        read = dataset_reader(dataset, plan, limits)
+        return bind_examples(engine, read, (dataset.height, dataset.width), pixels, tile, phrase)
+    from .measure import Measurer
+    from .raster import global_limits, open_raster, plan_bands
+
+    with open_raster(source) as other:
+        zoom = tile.out_shape[0] / tile.window.height  # model pixels per source pixel of the raster searched
+        if other.crs is not None and model_gsd is not None:
+            ground = Measurer(other.crs.to_wkt()).ground_pixel_size(other.transform, other.height / 2, other.width / 2)
+            zoom = ground / model_gsd
+        extent = (max(1, round(tile.out_shape[0] / zoom)), max(1, round(tile.out_shape[1] / zoom)))
+        pixels = to_pixel_geometries(examples, other.transform) if other.crs is not None else list(examples)
+        plan = plan_bands(other)
+        read = dataset_reader(other, plan, global_limits(other, Window(0, 0, other.width, other.height), plan))
+        return bind_examples(engine, read, (other.height, other.width), pixels, tile, phrase, extent)

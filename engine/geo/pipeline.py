@@ -129,12 +129,14 @@ def segment_raster(
     chat_options: dict | None = None,
     examples: Sequence[shapely.Geometry] | None = None,
     example_phrase: str = "object",
+    examples_from: str | os.PathLike | None = None,
 ) -> SegmentationResult:
     """Ask ``engine`` about a raster and return one polygon feature per object instance.
 
     ``examples``: geometries in the raster's CRS (pixel coordinates without one), polygons or points on objects;
     the answer is then every object like them (``engine.finder``), named ``example_phrase``, and ``instruction``
-    is only recorded. Each example is read at the tiles' pixel size (see :mod:`.examples`).
+    is only recorded. Each example is read at the tiles' ground pixel size (see :mod:`.examples`), from this raster
+    or, with ``examples_from``, from that one (the examples then in its CRS).
 
     ``target_gsd``: read at this many metres per pixel on the ground (measured at the area's centre, as the model's
     ``max_gsd`` is), instead of the native resolution. ``tile_size``/``overlap`` are in model pixels (after that
@@ -182,11 +184,11 @@ def segment_raster(
             limits = None
         transform = dataset.transform
         if examples is not None:
-            from .examples import dataset_reader, to_pixel_geometries
+            from .examples import raster_finder
 
-            pixels = to_pixel_geometries(examples, transform) if dataset.crs is not None else list(examples)
-            read = dataset_reader(dataset, plan, limits)
-            engine = _example_finder(engine, read, (dataset.height, dataset.width), pixels, tiles[0], example_phrase)
+            model_gsd = ground / scale if math.isfinite(ground) else None
+            source = (dataset, plan, limits) if examples_from is None else examples_from
+            engine = raster_finder(engine, source, examples, tiles[0], example_phrase, model_gsd)
         merger = TileMerger(tiles, min_iou=merge_iou)
         finish = _Finisher(transform, measurer, simplify_px / scale, min_area_px / scale**2, min_area_m2)
         asked: list[str] = []
@@ -284,12 +286,12 @@ def segment_view(
         rgb, valid, transform = _upsample(rgb, valid, transform, zoom)
         height, width = rgb.shape[:2]
 
-    from .examples import array_reader, to_pixel_geometries
+    from .examples import array_reader, bind_examples, to_pixel_geometries
 
     read = array_reader(rgb, valid)
     if examples is not None:
         pixels = to_pixel_geometries(examples, transform)
-        engine = _example_finder(engine, read, (height, width), pixels, tiles[0], example_phrase)
+        engine = bind_examples(engine, read, (height, width), pixels, tiles[0], example_phrase)
 
     def crop(tile: Tile) -> tuple[np.ndarray, np.ndarray] | None:
         return read(tile.window, tuple(tile.out_shape))
@@ -323,20 +325,6 @@ def segment_view(
         pixel_size=abs(transform.a),
         asked=asked,
     )
-
-
-def _example_finder(engine, read, shape: tuple[int, int], geometries, tile: Tile, phrase: str):
-    """``engine`` bound to the examples (pixel coordinates of a raster of ``shape``), each read by ``read`` in a
-    window of ``tile``'s extent and pixel size (see :mod:`.examples`)."""
-    from .examples import example_windows, prompt_from_windows
-
-    if not geometries:
-        raise ValueError("no examples were given")
-    if not callable(getattr(engine, "finder", None)):
-        raise TypeError("this model cannot take examples (it has no finder)")
-    extent = (int(tile.window.height), int(tile.window.width))
-    reads = example_windows(read, shape, geometries, extent, tuple(tile.out_shape))
-    return engine.finder(prompt_from_windows(engine, reads), phrase)
 
 
 def view_plan(

@@ -167,7 +167,7 @@ def validate(model, scenes: list[CachedScene], rng_seed: int = 0) -> dict[str, f
     return per_class
 
 
-def run(recipe: ExamplesRecipe, log=print) -> dict:
+def run(recipe: ExamplesRecipe, log=lambda text: print(text, flush=True)) -> dict:
     from ..hub.registry import load_family
 
     torch.manual_seed(recipe.seed)

@@ -276,3 +276,32 @@ def test_the_service_answers_a_request_with_examples_in_plain_data(engine, scene
     request["examples"] = [Point(0, 0).wkb.hex()]
     with pytest.raises(RasterError, match="outside the area searched"):
         service.segment(SegmentRequest.from_dict(request), scene.image)
+
+
+class _Recorder:
+    """Records the example windows an engine is given."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[tuple, int]] = []
+
+    def example_prompt(self, rgb, masks):
+        self.reads.append((rgb.shape, int(masks.sum())))
+        return ExamplePrototypes([torch.zeros(1, 2)] * 3)
+
+    def finder(self, prompt, phrase):
+        return ("finder", prompt.count, phrase)
+
+
+def test_examples_from_another_raster_are_read_at_the_tiles_ground_pixel_size(scene, tmp_path):
+    from engine.geo.examples import raster_finder
+    from engine.geo.tiles import single_tile
+
+    other = write_geotiff(tmp_path / "other.tif", np.tile(scene.image, (2, 2, 1)), gsd=2.0)  # 2 m pixels
+    square = box(500100.0, 3999500.0, 500110.0, 3999510.0)  # 10 m x 10 m in the other raster's CRS
+    tile = single_tile(rasterio.windows.Window(0, 0, 256, 256))  # the raster searched: 256 px tiles...
+    recorder = _Recorder()
+    finder = raster_finder(recorder, str(other), [square], tile, "thing", model_gsd=1.0)  # ...of 1 m per pixel
+    assert finder == ("finder", 1, "thing")
+    ((shape, area),) = recorder.reads
+    assert shape == (256, 256, 3)  # 128 source pixels of 2 m read at the tile's 256 model pixels of 1 m
+    assert area == pytest.approx(100, rel=0.25)  # so 10 m x 10 m covers 10 x 10 model pixels, as it would there
