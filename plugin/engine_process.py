@@ -110,6 +110,13 @@ class EngineProcess:
         ``out_dir``); returns ``{"report": ..., "text": ...}``."""
         return self._call({"op": "dataset", "params": params}, on_event, should_stop)
 
+    def finetune(self, params: dict, on_event=lambda e: None, should_stop=lambda: False) -> dict:
+        """A fine-tuned model folder (``engine.train.finetune.finetune_request`` keys: ``datasets``, ``base``,
+        ``output``, ``minutes``, ``steps``...); ``on_event`` hears ``{"event": "progress", "done", "total", "loss"}``
+        after each step. Returns the outcome (``model``, ``steps``, ``losses``, ``first_loss``, ``last_loss``...);
+        a stop between steps raises ``Cancelled`` with nothing written."""
+        return self._call({"op": "finetune", "params": params}, on_event, should_stop)
+
     def plan(
         self,
         request: dict,

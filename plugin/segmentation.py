@@ -63,6 +63,14 @@ class InProcessEngines:
 
         return build_training_set(params)
 
+    def finetune(self, params: dict, on_event=lambda e: None, should_stop=lambda: False) -> dict:
+        from ..engine import finetune_request
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            on_event({"event": "progress", "done": step, "total": total, "loss": loss})
+
+        return finetune_request(params, on_step, should_stop)
+
     def stop(self, wait: float = 0.0) -> None:
         self._service.clear()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from qgis.core import QgsApplication, QgsSettings
 from qgis.gui import QgsFileWidget, QgsOptionsPageWidget, QgsOptionsWidgetFactory
+from qgis.PyQt.QtCore import QObject, pyqtSignal
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QSpinBox
 
@@ -18,6 +20,7 @@ PREFIX = "GeoGround/"
 MODEL_CHOICES = ("demo", "GeoPixel-7B", "GeoPixel-7B-RES", "GeoPix")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
+USER_MODELS_KEY = PREFIX + "user_models"  # the user's own model folders (fine-tuned in Processing), oldest first
 
 
 def default_cache_dir() -> str:
@@ -55,6 +58,93 @@ class Settings:
             store.setValue(PREFIX + f.name, getattr(self, f.name))
 
 
+class ModelList(QObject):
+    """The user's own model folders, kept in QgsSettings so they come back after QGIS restarts.
+
+    ``changed`` fires after every add or remove, so a model picker can refresh at once. Folders that were moved or
+    deleted stay stored (a removable drive may come back) but are left out of :meth:`folders`.
+    """
+
+    changed = pyqtSignal()
+
+    def folders(self) -> list[str]:
+        """The stored folders that still hold a model (a config.json), oldest first."""
+        return [folder for folder in self.stored() if is_model_folder(folder)]
+
+    def stored(self) -> list[str]:
+        """Every stored folder, whether it still exists or not."""
+        raw = QgsSettings().value(USER_MODELS_KEY, [])
+        if isinstance(raw, str):  # a one-item list can come back as a plain string
+            raw = [raw]
+        if not isinstance(raw, (list, tuple)):
+            return []
+        return _unique(str(item) for item in raw if item)
+
+    def add(self, folder: str | os.PathLike) -> str:
+        """Remember ``folder`` (a model folder: it must hold a config.json); returns it as stored (absolute)."""
+        path = _normalised(folder)
+        if not is_model_folder(path):
+            raise ValueError(tr("{} is not a model folder (it has no config.json).").format(path))
+        self._store(self.stored() + [path])
+        return path
+
+    def remove(self, folder: str | os.PathLike) -> None:
+        """Forget ``folder`` (its files are left as they are)."""
+        key = _key(_normalised(folder))
+        self._store([f for f in self.stored() if _key(f) != key])
+
+    def _store(self, folders: list[str]) -> None:
+        store = QgsSettings()
+        store.setValue(USER_MODELS_KEY, _unique(folders))
+        store.sync()
+        self.changed.emit()
+
+
+MODELS = ModelList()  # the one list the dock, the options page and Processing share
+
+
+def user_models() -> list[str]:
+    """The user's own model folders that still exist and hold a config.json, oldest first."""
+    return MODELS.folders()
+
+
+def add_user_model(folder: str | os.PathLike) -> str:
+    """Add a model folder to the user's models (kept in QgsSettings); ``MODELS.changed`` fires."""
+    return MODELS.add(folder)
+
+
+def remove_user_model(folder: str | os.PathLike) -> None:
+    """Take a folder off the user's models (nothing is deleted); ``MODELS.changed`` fires."""
+    MODELS.remove(folder)
+
+
+def model_choices() -> list[str]:
+    """What a model picker lists: the shipped and published names, then the user's own model folders."""
+    return list(MODEL_CHOICES) + [folder for folder in user_models() if folder not in MODEL_CHOICES]
+
+
+def is_model_folder(folder: str | os.PathLike) -> bool:
+    return os.path.isfile(os.path.join(os.fspath(folder), "config.json"))
+
+
+def _normalised(folder: str | os.PathLike) -> str:
+    return os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(folder))))
+
+
+def _key(folder: str) -> str:
+    return os.path.normcase(os.path.normpath(folder))
+
+
+def _unique(folders) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for folder in folders:
+        if _key(folder) not in seen:
+            seen.add(_key(folder))
+            kept.append(folder)
+    return kept
+
+
 class SettingsPage(QgsOptionsPageWidget):
     """The GeoGround page of Settings → Options."""
 
@@ -66,7 +156,7 @@ class SettingsPage(QgsOptionsPageWidget):
         self.cache_dir.setStorageMode(QgsFileWidget.GetDirectory)
         self.cache_dir.setDialogTitle(tr("Model cache folder"))
         self.cache_dir.setFilePath(current.model_cache_dir)
-        self.model = _combo(self, MODEL_CHOICES, current.default_model, editable=True)
+        self.model = _combo(self, model_choices(), current.default_model, editable=True)
         self.device = _combo(self, DEVICE_CHOICES, current.device)
         self.precision = _combo(self, PRECISION_CHOICES, current.precision)
         self.tile_size = _spin(self, 0, 8192, current.tile_size, step=128)

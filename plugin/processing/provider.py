@@ -34,5 +34,7 @@ class GeoGroundProvider(QgsProcessingProvider):
         from .algorithms import DescribeWithGroundedMasks, SegmentByInstruction
         from .dataset import BuildTrainingSet
         from .examples import FindAllLikeThese
+        from .finetune import FineTuneModel
 
-        return [SegmentByInstruction(), DescribeWithGroundedMasks(), FindAllLikeThese(), BuildTrainingSet()]
+        algorithms = [SegmentByInstruction(), DescribeWithGroundedMasks(), FindAllLikeThese(), BuildTrainingSet()]
+        return [*algorithms, FineTuneModel()]

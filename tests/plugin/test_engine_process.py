@@ -259,3 +259,71 @@ def test_the_worker_builds_a_training_set_and_refuses_bad_layers(process, tmp_pa
     with pytest.raises(EngineInputError, match="has no field .kind."):
         process.build_dataset(params | {"class_name": None, "class_field": "kind", "out_dir": str(tmp_path / "bad")})
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_worker_fine_tunes_with_a_loss_per_step_and_a_cancel_writes_nothing(process, tmp_path):
+    """Processing "Fine-tune model"'s job in the engine process: a progress event per step, the folder back, and a
+    stop between steps that leaves no folder and the base model as it was."""
+    import torch
+
+    from geoground.engine.model.geoground.modeling import GeoGroundModel
+    from geoground.engine.model.geoground.presets import preset_config
+    from geoground.engine.model.geoground.tokenizer import build_tokenizer
+    from geoground.engine.types import Cancelled
+    from geoground.plugin.engine_process import EngineInputError
+
+    config = preset_config("tiny")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        GeoGroundModel(config).eval().save_pretrained(tmp_path / "base", safe_serialization=True)
+    build_tokenizer(config).save_pretrained(tmp_path / "base")
+    base = {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()}
+    dataset = _disc_dataset(process, tmp_path)
+    params = {"datasets": [dataset], "base": str(tmp_path / "base"), "minutes": None, "steps": 2}
+    events = []
+    done = process.finetune(params | {"output": str(tmp_path / "mine")}, events.append)
+    progress = [(e["done"], e["total"]) for e in events if e.get("event") == "progress"]
+    assert progress[0] == (1, 2) and progress[-1] == (2, 2)
+    assert all(isinstance(e["loss"], float) for e in events if e.get("event") == "progress")
+    assert done["model"] == str(tmp_path / "mine") and done["steps"] == 2 and len(done["losses"]) == 2
+    assert (tmp_path / "mine" / "config.json").is_file()
+    with pytest.raises(EngineInputError, match="already exists"):
+        process.finetune(params | {"output": str(tmp_path / "mine")})
+    stop = threading.Event()
+
+    def on_event(event):
+        if event.get("event") == "progress":
+            stop.set()
+
+    with pytest.raises(Cancelled, match="no model was written"):
+        process.finetune(params | {"steps": 40, "output": str(tmp_path / "cancelled")}, on_event, stop.is_set)
+    assert not (tmp_path / "cancelled").exists()
+    assert {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()} == base
+
+
+def _disc_dataset(process, tmp_path) -> str:
+    """A training set of two discs ("tank"), built by the worker."""
+    import json
+
+    import rasterio
+    from affine import Affine
+
+    transform = Affine(0.5, 0, 500_000.0, 0, -0.5, 3_700_000.0)
+    raster = tmp_path / "discs.tif"
+    profile = {"driver": "GTiff", "width": 320, "height": 240, "count": 3, "dtype": "uint8", "crs": "EPSG:32616"}
+    with rasterio.open(raster, "w", transform=transform, **profile) as dst:
+        dst.write(disc_image(240, 320, DISCS))
+    corners = ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1))
+    squares = [[[transform * (c + dx * r, rw + dy * r) for dx, dy in corners]] for c, rw, r in DISCS]
+    collection = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32616"}},
+        "features": [
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": s}} for s in squares
+        ],
+    }
+    vector = tmp_path / "tanks.geojson"
+    vector.write_text(json.dumps(collection))
+    params = {"raster": str(raster), "vector": str(vector), "class_name": "storage tank", "chip": 128, "overlap": 16}
+    process.build_dataset(params | {"out_dir": str(tmp_path / "set")})
+    return str(tmp_path / "set")

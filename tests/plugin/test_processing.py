@@ -68,6 +68,7 @@ def test_provider_lists_its_algorithms(provider):
         "geoground:describewithgroundedmasks",
         "geoground:findalllikethese",
         "geoground:buildtrainingset",
+        "geoground:finetunemodel",
     }
 
 

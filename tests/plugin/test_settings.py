@@ -65,3 +65,51 @@ def test_options_page_picks_the_cache_folder_and_explains_every_setting(qgis_app
     page.cache_dir.setFilePath(str(tmp_path / "models"))
     page.apply()
     assert Settings.load().model_cache_dir == str(tmp_path / "models")
+
+
+def test_user_models_leave_out_folders_that_are_gone_or_hold_no_model(qgis_app, tmp_path):
+    import shutil
+
+    from geoground.plugin.settings import MODELS, add_user_model, remove_user_model, user_models
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+    fired = []
+
+    def changed():
+        fired.append(1)
+
+    MODELS.changed.connect(changed)
+    try:
+        add_user_model(first)
+        add_user_model(str(second) + "/")  # the same folder however it is written: listed once
+        add_user_model(second)
+        assert user_models() == [str(first), str(second)] and len(fired) == 3
+        shutil.rmtree(first)
+        (second / "config.json").unlink()
+        assert user_models() == []
+        (second / "config.json").write_text("{}")
+        assert user_models() == [str(second)]  # kept while gone: a removable drive may come back
+        with pytest.raises(ValueError, match="no config.json"):
+            add_user_model(tmp_path)
+        remove_user_model(second)
+        assert user_models() == [] and len(fired) == 4
+    finally:
+        MODELS.changed.disconnect(changed)
+
+
+def test_the_users_models_are_kept_in_qgis_settings_and_offered_on_the_options_page(qgis_app, tmp_path):
+    from geoground.plugin.settings import MODEL_CHOICES, SettingsPage, add_user_model, model_choices, user_models
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text("{}")
+    add_user_model(mine)
+    QgsSettings().sync()
+    stored = QgsSettings().value("GeoGround/user_models")
+    assert ([stored] if isinstance(stored, str) else list(stored)) == [str(mine)]  # read back as QGIS reads it
+    assert user_models() == [str(mine)] and model_choices() == [*MODEL_CHOICES, str(mine)]
+    page = SettingsPage()
+    assert [page.model.itemText(i) for i in range(page.model.count())] == [*MODEL_CHOICES, str(mine)]
