@@ -46,6 +46,7 @@ class ExamplesRecipe:
     lr: float = 1e-3
     warmup_steps: int = 50
     log_every: int = 25
+    save_every: int = 250  # the encoder's weights to output_dir/encoder-STEP.safetensors (0: only at the end)
     synthetic_scenes: int = 300
     validation_scenes: int = 40
     scene_size: int = 256
@@ -216,6 +217,11 @@ def run(recipe: ExamplesRecipe, log=lambda text: print(text, flush=True)) -> dic
             history.append({"step": step, "loss": running / recipe.log_every})
             log(f"step {step}/{recipe.steps} loss {running / recipe.log_every:.4f} ({rate:.2f} steps/s)")
             running = 0.0
+        if recipe.save_every and step % recipe.save_every == 0:
+            from safetensors.torch import save_file
+
+            weights = {k: v.contiguous() for k, v in encoder.state_dict().items()}
+            save_file(weights, output / f"encoder-{step}.safetensors")
     after = validate(model, held_out)
     log(f"validation after training (mIoU per class): {after}")
     report = {"recipe": recipe.name, "steps": recipe.steps, "seconds": round(time.perf_counter() - started),
