@@ -1,21 +1,26 @@
 """Connects the chat dock to the engine: one background task per instruction, results into a GeoPackage layer.
 
 The pixels are read from a provider clone inside the task, the engine is loaded once and kept, and the result layer
-is written and added to the project on the main thread when the task finishes.
+is written and added to the project on the main thread when the task finishes. "Find all like these" runs the same
+way, with the dock's examples (see :mod:`.ui.example_picker`) in place of an instruction.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from qgis.core import (
+    Qgis,
     QgsApplication,
     QgsExpression,
     QgsFeatureRequest,
     QgsMapLayerType,
+    QgsMessageLog,
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
@@ -42,8 +47,9 @@ from .result_store import new_store, remove_store
 from .scopes import ScopeError, selection_in_raster_crs, selection_layer
 from .segmentation import answer_text, engines, result_rows, segment_source
 from .settings import Settings
-from .tasks import EngineTask
+from .tasks import LOG_TAG, EngineTask, user_message
 from .ui.download_dialog import DownloadDialog
+from .ui.example_picker import ExampleError, ExamplePicker, example_count, is_raster, outside
 from .ui.rectangle_tool import RectangleDrawer
 
 RESULTS_SUFFIX = "_geoground.gpkg"
@@ -60,6 +66,14 @@ class Job:
     layer_name: str
     clip: bytes | None = None  # WKB in the layer's CRS: results are cut to it (the "Selected polygon" area)
     scope: str = "view"  # the dock's area choice, for the words of a "nothing found" answer
+    examples: list[bytes] | None = None  # "Find all like these": WKB points or polygons in the layer's CRS
+    example_phrase: str = ""  # what the user called the objects like the examples ("": nothing typed)
+    result_name: str = ""  # the words the result layer is named after ("": the instruction's)
+
+    @property
+    def phrase(self) -> str:
+        """The name of each object found like the examples."""
+        return self.example_phrase or "object"
 
 
 def beside_project(project: QgsProject | None = None) -> Path | None:
@@ -86,6 +100,7 @@ def run_job(job: Job, task: EngineTask):
             )
         return task.ask(question)
 
+    options = {"examples": job.examples, "example_phrase": job.phrase} if job.examples else {}
     return segment_source(
         job.source,
         job.extent,
@@ -96,7 +111,45 @@ def run_job(job: Job, task: EngineTask):
         on_status=task.status,
         confirm=confirm if job.extent is None else None,
         should_stop=task.isCanceled,
+        **options,
     )
+
+
+def example_instruction(phrase: str, count: int) -> str:
+    """What a "Find all like these" run is recorded as (the user's turn, the features' instruction)."""
+    if phrase:
+        return tr("Find all like these ({}): {}").format(example_count(count), phrase)
+    return tr("Find all like these ({})").format(example_count(count))
+
+
+def area_words(scope: str) -> str:
+    """The dock's area, as a message names it."""
+    return {
+        "layer": tr("the whole layer"),
+        "selection": tr("the selected polygons"),
+        "rectangle": tr("the drawn rectangle"),
+    }.get(scope, tr("the current view"))
+
+
+EXAMPLES_OUTSIDE_HINT = "lies outside the area searched"  # the engine's words for an example off the pixels read
+EXAMPLES_NODATA_HINT = "lies over pixels without data"  # ... and for one on pixels without data only
+TEXT_ONLY_HINTS = ("text prompts only", "cannot take examples")  # a model without an example encoder
+
+
+def guarded(slot):
+    """A slot of the dock's buttons that never raises into QGIS: an unexpected error is logged and said in the
+    dock."""
+
+    @functools.wraps(slot)
+    def run(self, *args, **kwargs):
+        try:
+            return slot(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the boundary between the dock and QGIS
+            QgsMessageLog.logMessage(traceback.format_exc(), LOG_TAG, Qgis.Critical)
+            self.dock.show_notice(user_message(exc))
+            return None
+
+    return run
 
 
 class ChatController(QObject):
@@ -111,9 +164,15 @@ class ChatController(QObject):
         self.turns: list[dict] = []
         self._store: Path | None = None  # this unsaved project's temporary GeoPackage, made on first use
         self._drawer: RectangleDrawer | None = None  # made on first use: the map canvas is not touched before
+        self._picker: ExamplePicker | None = None  # the same
         dock.draw_requested.connect(lambda: self.drawer.start())
         dock.closed.connect(self._clear_rectangle)
+        dock.closed.connect(self._close_examples)
         dock.instruction_submitted.connect(self.submit)
+        dock.pick_toggled.connect(self.pick_examples)
+        dock.use_selected_requested.connect(self.use_selected)
+        dock.clear_examples_requested.connect(self.clear_examples)
+        dock.find_requested.connect(self.find_all)
         dock.stop_requested.connect(self.stop)
         dock.phrase_clicked.connect(self.select_phrase)
         dock.export_requested.connect(self.export)
@@ -137,43 +196,173 @@ class ChatController(QObject):
         if self._drawer is not None:
             self._drawer.clear()
 
-    def submit(self, layer: QgsRasterLayer, instruction: str) -> None:
+    @property
+    def picker(self) -> ExamplePicker:
+        """The examples of "Find all like these": the pick tool, the selected features taken, their markers."""
+        if self._picker is None:
+            self._picker = ExamplePicker(self.iface.mapCanvas(), self.dock.layer_combo.currentLayer, self)
+            self._picker.changed.connect(self.dock.set_example_count)
+            self._picker.picking_changed.connect(self.dock.set_picking)
+            self._picker.notice.connect(self.dock.show_notice)
+        return self._picker
+
+    def _close_examples(self) -> None:
+        if self._picker is not None:
+            self._picker.close()
+
+    @guarded
+    def pick_examples(self, on: bool = True) -> None:  # noqa: FBT001, FBT002 - the dock's toggle button
+        """Start (or end) picking examples by clicks on the map."""
+        if not on:
+            if self._picker is not None:
+                self._picker.stop()
+            return
+        if not is_raster(self.dock.layer_combo.currentLayer()):
+            self.dock.set_picking(False)
+            self.dock.show_notice(tr("Add or select a raster layer first: the examples are objects on it."))
+            return
+        self.picker.start()
+        self.dock.set_picking(self.picker.is_picking())
+        self.dock.show_notice(
+            tr(
+                "Click objects on the map: each click is an example. Esc ends picking; then press "
+                "“Find all like these”."
+            )
+        )
+
+    @guarded
+    def use_selected(self, layer=None) -> int:
+        """Take the selected polygons or points of ``layer`` (None: the active layer) as examples; returns how many
+        were added."""
+        layer = layer if layer is not None else self.iface.activeLayer()
+        try:
+            added, left_out = self.picker.add_selected(layer)
+        except ExampleError as exc:
+            self.dock.show_notice(str(exc))
+            return 0
+        if added:
+            message = tr("{} taken from the selected features of “{}”.").format(example_count(added), layer.name())
+        else:
+            message = tr("The selected features of “{}” are examples already.").format(layer.name())
+        if left_out:
+            message += " " + tr("{} feature(s) outside the raster layer were left out.").format(left_out)
+        self.dock.show_notice(message)
+        return added
+
+    @guarded
+    def clear_examples(self) -> None:
+        if self._picker is not None:
+            self._picker.clear()
+        self.dock.set_example_count(0)
+
+    def _prepared(self, layer, finding: bool = False) -> tuple | None:  # noqa: FBT001, FBT002
+        """(pixels source, extent, clip, settings) for a job on ``layer`` over the dock's area, or None when it cannot
+        run (the notice says why)."""
         if self.task is not None:
             self.dock.show_notice(tr("Still working on the previous instruction; press Stop to cancel it."))
-            return
+            return None
         missing = missing_dependencies()
         if missing:
             self.dock.show_notice(tr("Cannot run: missing Python packages {}.").format(", ".join(missing)))
-            return
+            return None
         if layer is None or layer.type() != QgsMapLayerType.RasterLayer:
             self.dock.show_notice(tr("Select a raster layer first."))
-            return
+            return None
         try:
             source = snapshot(layer)
         except ValueError as exc:
             self.dock.show_notice(str(exc))
-            return
+            return None
         try:
-            extent, clip = self._area(layer)
+            extent, clip = self._area(layer, finding)
         except ScopeError as exc:
             self.dock.show_notice(str(exc))
-            return
+            return None
         settings = Settings.load()
         settings.default_model = self.dock.model or settings.default_model
         settings.device = self.dock.device or settings.device
-        job = Job(source, extent, instruction, settings, layer.name(), clip, scope=self.dock.scope)
+        return source, extent, clip, settings
+
+    def submit(self, layer: QgsRasterLayer, instruction: str) -> None:
+        prepared = self._prepared(layer)
+        if prepared is None:
+            return
+        source, extent, clip, settings = prepared
+        self._start(Job(source, extent, instruction, settings, layer.name(), clip, scope=self.dock.scope))
+
+    @guarded
+    def find_all(self, layer: QgsRasterLayer, phrase: str = "") -> None:
+        """ "Find all like these": every object like the examples in the dock's area, named ``phrase`` (or
+        "object")."""
+        if not is_raster(layer):
+            self.dock.show_notice(tr("Select a raster layer first."))
+            return
+        if self._picker is None or not len(self._picker):
+            self.dock.show_notice(
+                tr(
+                    "No examples yet: press “Pick examples” and click objects on the map, or select polygons or "
+                    "points and press “Use selected features”."
+                )
+            )
+            return
+        prepared = self._prepared(layer, finding=True)
+        if prepared is None:
+            return
+        source, extent, clip, settings = prepared
+        geometries = self.picker.geometries_in(layer.crs())
+        searched = layer.extent() if extent is None else layer.extent().intersect(extent)
+        off = outside(geometries, searched)
+        if off:
+            self.dock.show_notice(self._outside_message(len(off), len(geometries), self.dock.scope))
+            return
+        phrase = phrase.strip()
+        job = Job(
+            source,
+            extent,
+            example_instruction(phrase, len(geometries)),
+            settings,
+            layer.name(),
+            clip,
+            scope=self.dock.scope,
+            examples=[bytes(g.asWkb()) for g in geometries],
+            example_phrase=phrase,
+            result_name=phrase or tr("like the examples"),
+        )
+        self._start(job)
+
+    @staticmethod
+    def _outside_message(count: int, total: int, scope: str) -> str:
+        if total == 1:
+            return tr(
+                "The example lies outside the area searched ({}): pan or zoom the map to take it in, choose another "
+                "area, or press “Clear examples”."
+            ).format(area_words(scope))
+        return tr(
+            "{} of the {} examples lie outside the area searched ({}): pan or zoom the map to take them in, choose "
+            "another area, or press “Clear examples”."
+        ).format(count, total, area_words(scope))
+
+    def _start(self, job: Job) -> None:
+        """Run ``job`` now, or once its hub model is downloaded."""
         try:
-            model = pending_download(settings.default_model, settings.model_cache_dir or None)
+            model = pending_download(job.settings.default_model, job.settings.model_cache_dir or None)
         except ModelUnavailableError as exc:
             self.dock.show_notice(str(exc))
             return
+        if job.examples:  # the dock shows a typed instruction itself; this question is shown once it is taken
+            self.dock.append_message("user", job.instruction)
         if model is not None:
             self._download_then_run(model, job)
             return
         self._run(job)
 
-    def _area(self, layer: QgsRasterLayer) -> tuple[QgsRectangle | None, bytes | None]:
-        """(extent in the layer's CRS or None for the whole layer, clip WKB or None) of the dock's chosen area."""
+    def _area(
+        self,
+        layer: QgsRasterLayer,
+        finding: bool = False,  # noqa: FBT001, FBT002
+    ) -> tuple[QgsRectangle | None, bytes | None]:
+        """(extent in the layer's CRS or None for the whole layer, clip WKB or None) of the dock's chosen area;
+        ``finding``: for "Find all like these" (a notice says to press that again)."""
         scope = self.dock.scope
         canvas = self.iface.mapCanvas()
         if scope == "view":
@@ -181,6 +370,13 @@ class ChatController(QObject):
         if scope == "rectangle":
             if self.drawer.rectangle is None:
                 self.drawer.start()
+                if finding:
+                    raise ScopeError(
+                        tr(
+                            "Draw a rectangle on the map first (press and drag), then press “Find all like these” "
+                            "again."
+                        )
+                    )
                 raise ScopeError(tr("Draw a rectangle on the map first (press and drag), then Send again."))
             return map_extent_to_layer(self.drawer.rectangle, self.drawer.crs, layer), None
         if scope == "selection":
@@ -247,6 +443,9 @@ class ChatController(QObject):
             self.download_dialog.finish()
             self.download_dialog = None
         self._clear_rectangle()
+        if self._picker is not None:
+            self._picker.shutdown()
+            self._picker = None
         self.shutdown_signals()
         engines().stop(wait=1.0)
 
@@ -256,7 +455,7 @@ class ChatController(QObject):
         if error is not None:  # failed or stopped: the question leaves the stored conversation, the notice says why
             self._drop_question(job)
             self.dock.end_answer()
-            self.dock.show_notice(error)
+            self.dock.show_notice(self._example_error(job, error) if job.examples else error)
             return
         view, segmentation = result
         for warning in view.warnings:
@@ -266,7 +465,7 @@ class ChatController(QObject):
         layer = None
         try:
             gpkg = self.results_gpkg()
-            layer_name = result_layer_name(job.instruction, gpkg_layer_names(gpkg)) if rows else ""
+            layer_name = result_layer_name(job.result_name or job.instruction, gpkg_layer_names(gpkg)) if rows else ""
             if rows:  # nothing found: no empty layer, but the turn stays in the conversation
                 layer = write_polygons(gpkg, layer_name, view.crs, rows)
             self._record("assistant", reply_text, layer_name)
@@ -280,7 +479,13 @@ class ChatController(QObject):
             return
         if layer is None:
             self.dock.end_answer(reply_text)
-            self.dock.show_notice(nothing_found(job.instruction, job.scope if job.extent is not None else "layer"))
+            words = None
+            if job.examples:
+                forms = segmentation.forms.get(job.phrase) or ()
+                words = forms[1] if job.example_phrase and len(forms) > 1 else job.example_phrase
+                words = words or tr("objects like the examples")
+            scope = job.scope if job.extent is not None else "layer"
+            self.dock.show_notice(nothing_found(job.instruction, scope, words))
             return
         layer.setCustomProperty(RESULT_PROPERTY, True)
         QgsProject.instance().addMapLayer(layer)
@@ -291,6 +496,27 @@ class ChatController(QObject):
             tr("{} object(s) in layer “{}” ({}).").format(len(rows), layer_name, gpkg.name),
             layer.id(),
         )
+
+    @staticmethod
+    def _example_error(job: Job, error: str) -> str:
+        """The engine's refusal of examples in the dock's words: an example off the pixels read, or a model that
+        takes no examples."""
+        if EXAMPLES_OUTSIDE_HINT in error:
+            scope = job.scope if job.extent is not None else "layer"
+            return tr(
+                "An example lies outside the area searched ({}): pan or zoom the map to take it in, choose another "
+                "area, or press “Clear examples”. ({})"
+            ).format(area_words(scope), error)
+        if EXAMPLES_NODATA_HINT in error:
+            return tr("An example lies over pixels without data: pick examples on objects of the image. ({})").format(
+                error
+            )
+        if any(hint in error for hint in TEXT_ONLY_HINTS):
+            return tr(
+                "The model “{}” takes text prompts only: it cannot find objects like examples. Choose a model with "
+                "an example encoder, or type an instruction instead."
+            ).format(job.settings.default_model)
+        return error
 
     def _drop_question(self, job: Job) -> None:
         """Forget the user turn of a job that got no answer, so the saved conversation has no unanswered question."""
@@ -365,9 +591,11 @@ class ChatController(QObject):
         return shown
 
     def _forget_history(self) -> None:
-        """A new (or another) project: an empty conversation; the unsaved project's temporary results go."""
+        """A new (or another) project: an empty conversation and no examples; the unsaved project's temporary
+        results go."""
         self.turns = []
         self.dock.show_history([])
+        self._close_examples()
         self._drop_store()
 
     def _drop_store(self) -> None:
@@ -477,9 +705,9 @@ def object_words(instruction: str) -> str:
     return words if 0 < len(words.split()) <= 6 else ""
 
 
-def nothing_found(instruction: str, scope: str) -> str:
-    """What the dock says when an answer outlines nothing, in the instruction's own object words."""
-    words = object_words(instruction) or tr("objects")
+def nothing_found(instruction: str, scope: str, words: str | None = None) -> str:
+    """What the dock says when an answer outlines nothing, in the instruction's own object words (or ``words``)."""
+    words = words or object_words(instruction) or tr("objects")
     if scope == "layer":
         return tr("No {} found in this layer.").format(words)
     if scope == "selection":

@@ -12,6 +12,7 @@ from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDockWidget,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -22,7 +23,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..i18n import tr
-from ..settings import DEVICE_CHOICES, MODEL_CHOICES, Settings
+from ..settings import DEVICE_CHOICES, MODELS, Settings, model_choices
+from .example_picker import example_count
 
 DOCK_OBJECT_NAME = "GeoGroundChatDock"
 NNBSP = "\u202f"  # narrow no-break space
@@ -36,6 +38,10 @@ class ChatDock(QDockWidget):
     phrase_clicked = pyqtSignal(str, str)  # result layer id, phrase
     export_requested = pyqtSignal()
     draw_requested = pyqtSignal()  # the user wants to draw the rectangle of the "Drawn rectangle" area
+    pick_toggled = pyqtSignal(bool)  # "Pick examples" pressed (True) or released (False)
+    use_selected_requested = pyqtSignal(object)  # "Use selected features": the chosen layer, None for the active one
+    clear_examples_requested = pyqtSignal()
+    find_requested = pyqtSignal(object, str)  # "Find all like these": raster layer, the phrase typed ("" for none)
     closed = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -65,7 +71,8 @@ class ChatDock(QDockWidget):
         self.model_combo.setEditable(True)
         self.model_combo.setToolTip(tr("Model: a name, a local folder or a Hugging Face hub id"))
         default_model = Settings.load().default_model
-        self.model_combo.addItems(list(dict.fromkeys([default_model, *MODEL_CHOICES])))
+        self.model_combo.addItems(list(dict.fromkeys([default_model, *model_choices()])))
+        MODELS.changed.connect(self.refresh_models)  # a fine-tuned model is listed as soon as it is saved
         self.device_combo = QComboBox(body)
         self.device_combo.setToolTip(tr("Where the model runs"))
         self.device_combo.addItems(list(DEVICE_CHOICES))
@@ -87,6 +94,51 @@ class ChatDock(QDockWidget):
         self._streaming: str | None = None
         self._busy = False  # a job (or the model download before it) is running
         layout.addWidget(self.conversation, 1)
+
+        examples = QHBoxLayout()
+        self.pick_button = QToolButton(body)
+        self.pick_button.setObjectName("GeoGroundPickExamples")
+        self.pick_button.setText(tr("Pick examples"))
+        self.pick_button.setCheckable(True)
+        self.pick_button.setToolTip(
+            tr("Click objects on the map: each click is an example (Esc or another map tool ends picking)")
+        )
+        self.pick_button.toggled.connect(self.pick_toggled)
+        self.examples_layer_combo = QgsMapLayerComboBox(body)
+        self.examples_layer_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer | QgsMapLayerProxyModel.PointLayer)
+        self.examples_layer_combo.setAllowEmptyLayer(True, tr("Active layer"))
+        self.examples_layer_combo.setLayer(None)
+        self.examples_layer_combo.setToolTip(tr("The polygon or point layer whose selected features are examples"))
+        self.use_selected_button = QPushButton(tr("Use selected features"), body)
+        self.use_selected_button.setObjectName("GeoGroundUseSelectedExamples")
+        self.use_selected_button.setToolTip(tr("The selected polygons or points of that layer become examples"))
+        self.use_selected_button.clicked.connect(
+            lambda: self.use_selected_requested.emit(self.examples_layer_combo.currentLayer())
+        )
+        self.clear_examples_button = QPushButton(tr("Clear examples"), body)
+        self.clear_examples_button.setObjectName("GeoGroundClearExamples")
+        self.clear_examples_button.clicked.connect(self.clear_examples_requested)
+        examples.addWidget(self.pick_button)
+        examples.addWidget(self.use_selected_button)
+        examples.addWidget(self.examples_layer_combo, 1)
+        examples.addWidget(self.clear_examples_button)
+        layout.addLayout(examples)
+        find_row = QHBoxLayout()
+        self.examples_label = QLabel(body)
+        self.examples_label.setObjectName("GeoGroundExampleCount")
+        self.find_button = QPushButton(tr("Find all like these"), body)
+        self.find_button.setObjectName("GeoGroundFindAllLikeThese")
+        self.find_button.setToolTip(
+            tr(
+                "Find every object like the examples in the chosen area; text typed below (e.g. “storage tank”) "
+                "names them"
+            )
+        )
+        self.find_button.clicked.connect(self.find_all)
+        find_row.addWidget(self.examples_label, 1)
+        find_row.addWidget(self.find_button)
+        layout.addLayout(find_row)
+        self.set_example_count(0)
 
         self.progress = QProgressBar(body)
         self.progress.setRange(0, 100)
@@ -132,6 +184,29 @@ class ChatDock(QDockWidget):
             del self._blocks[question]  # refused: the notice that says why stays, the question goes back to the input
             self._render()
 
+    def find_all(self) -> None:
+        """Ask for every object like the examples; the text in the input, when there is some, names them. Cleared
+        only when a job started, as for an instruction."""
+        layer = self.layer_combo.currentLayer()
+        if layer is None:
+            self.show_notice(tr("Add or select a raster layer first."))
+            return
+        was_busy = self._busy
+        self.find_requested.emit(layer, self.input.text().strip())
+        if self._busy and not was_busy:
+            self.input.clear()
+
+    def set_example_count(self, count: int) -> None:
+        """Say how many examples are set; "Clear examples" only when there are some."""
+        self.examples_label.setText(example_count(count))
+        self.clear_examples_button.setEnabled(count > 0)
+
+    def set_picking(self, picking: bool) -> None:  # noqa: FBT001 - the pick tool's state
+        """Show whether the pick tool is the map tool (without asking to start or stop it again)."""
+        self.pick_button.blockSignals(True)
+        self.pick_button.setChecked(picking)
+        self.pick_button.blockSignals(False)
+
     def _on_scope_chosen(self, index: int) -> None:
         if self.scope_combo.itemData(index) == "rectangle":
             self.draw_requested.emit()
@@ -169,6 +244,15 @@ class ChatDock(QDockWidget):
     @property
     def model(self) -> str:
         return self.model_combo.currentText().strip()
+
+    def refresh_models(self) -> None:
+        """List the shipped, published and user's own models again, keeping the model chosen or typed."""
+        current = self.model_combo.currentText()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItems(list(dict.fromkeys([current, *model_choices()])))
+        self.model_combo.setCurrentText(current)
+        self.model_combo.blockSignals(False)
 
     @property
     def device(self) -> str:
@@ -249,6 +333,7 @@ class ChatDock(QDockWidget):
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.send_button.setEnabled(not busy)
+        self.find_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.progress.setVisible(busy)
         if busy:

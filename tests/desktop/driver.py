@@ -5,7 +5,8 @@ do comes from the JSON file named by ``GEOGROUND_DESKTOP_CONFIG`` (written by ``
 
 - ``phase: first``: wait for the plugin (installed from build/geoground.zip into a fresh profile), install the engine
   packages with the plugin's own installer from a folder of wheels, open a raster, chat in the dock through its real
-  widgets, run both Processing algorithms, optionally the shared tank farm, save the project, quit.
+  widgets, run both Processing algorithms, optionally the shared tank farm (an instruction, then "Find all like these"
+  from one example picked in the dock, then the Processing algorithm of the same name), save the project, quit.
 - ``phase: second`` (a new temporary folder; the first one was deleted): open the saved project, look at the layers
   and the dock's conversation, export with the dock's export and read the export back, quit.
 
@@ -33,13 +34,17 @@ import qgis.utils
 from qgis.core import (
     Qgis,
     QgsApplication,
+    QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsDataProvider,
+    QgsFeature,
     QgsGeometry,
     QgsMapLayerType,
+    QgsPointXY,
     QgsProcessingFeedback,
     QgsProject,
     QgsRasterLayer,
+    QgsVectorFileWriter,
     QgsVectorLayer,
     QgsWkbTypes,
 )
@@ -711,6 +716,7 @@ def step_tank_farm(driver: Driver, record: dict):
     layer = iface.addRasterLayer(path, "tank_farm")
     if layer is None or not layer.isValid():
         raise RuntimeError(f"QGIS could not open {path}")
+    driver.state["tank_farm"] = layer
     record["layer"] = describe_layer(layer)
     canvas = iface.mapCanvas()
     transform = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
@@ -724,6 +730,237 @@ def step_tank_farm(driver: Driver, record: dict):
     if result is None:
         record["ok"] = False
         record["error"] = "no result layer was added to the project (see conversation and log)"
+
+
+def roof_in_layer_crs(layer: QgsRasterLayer, roof: dict) -> tuple[QgsPointXY, float]:
+    """A tank roof of the evaluation labels (pixel col, row, radius) as its centre and radius in the layer's CRS."""
+    extent = layer.extent()
+    res_x, res_y = layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
+    centre = QgsPointXY(extent.xMinimum() + roof["col"] * res_x, extent.yMaximum() - roof["row"] * res_y)
+    return centre, roof["radius_px"] * res_x
+
+
+def new_result_layers(before: set, raster: QgsRasterLayer) -> list:
+    return [
+        layer
+        for layer_id, layer in QgsProject.instance().mapLayers().items()
+        if layer_id not in before and isinstance(layer, QgsVectorLayer) and layer.customProperty(RESULT_PROPERTY)
+    ]
+
+
+def step_find_all(driver: Driver, record: dict):
+    """Show one, find all, in the dock: a click on one tank roof adds an example (the map is in another CRS than
+    the raster), "Clear examples" takes it away, then the roof's outline, selected in a polygon layer in WGS 84, is
+    taken with "Use selected features", a phrase is typed and "Find all like these" is pressed."""
+    from qgis.PyQt.QtTest import QTest
+
+    layer = driver.state.get("tank_farm")
+    roof = driver.config.get("tank_roof")
+    if layer is None or not roof:
+        record["skipped"] = "no tank farm raster in the shared data folder"
+        return
+    plugin = driver.plugin()
+    controller = plugin.controller
+    driver.show_dock(record)
+    yield 0.5
+    dock = driver.dock()
+    dock.layer_combo.setLayer(layer)
+    dock.scope_combo.setCurrentIndex(dock.scope_combo.findData("view"))
+    canvas = iface.mapCanvas()
+    map_crs = canvas.mapSettings().destinationCrs()
+    to_map = QgsCoordinateTransform(layer.crs(), map_crs, QgsProject.instance())
+    canvas.setExtent(to_map.transformBoundingBox(layer.extent()))
+    canvas.refresh()
+    yield Wait(lambda: not canvas.isDrawing(), 60, "the map to be drawn", soft=True)
+    record["map_crs"] = map_crs.authid()
+    record["raster_crs"] = layer.crs().authid()
+    centre, radius = roof_in_layer_crs(layer, roof)
+    record["roof"] = {"x": centre.x(), "y": centre.y(), "radius": radius}
+
+    # 1. a click on the roof with "Pick examples"
+    QTest.mouseClick(dock.pick_button, Qt.MouseButton.LeftButton)
+    yield 0.3
+    record["picking"] = controller.picker.is_picking() and dock.pick_button.isChecked()
+    record["map_tool"] = type(canvas.mapTool()).__name__
+    pixel = canvas.getCoordinateTransform().transform(to_map.transform(centre))
+    QTest.mouseClick(
+        canvas.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(round(pixel.x()), round(pixel.y())),
+    )
+    yield 0.5
+    record["label_after_click"] = dock.examples_label.text()
+    record["examples_after_click"] = len(controller.picker)
+    if len(controller.picker):
+        example = controller.picker.examples[0]
+        point = example.geometry.asPoint()
+        record["click_example"] = {"x": point.x(), "y": point.y(), "crs": example.crs.authid()}
+        record["click_distance_to_roof_centre"] = point.distance(centre)
+    record["markers_after_click"] = controller.picker.marker_count()
+    yield from driver.shoot("find-all-picked")
+    QTest.keyClick(canvas, Qt.Key.Key_Escape)
+    yield 0.3
+    record["picking_after_escape"] = controller.picker.is_picking() or dock.pick_button.isChecked()
+    QTest.mouseClick(dock.clear_examples_button, Qt.MouseButton.LeftButton)
+    yield 0.3
+    record["examples_after_clear"] = len(controller.picker)
+    record["label_after_clear"] = dock.examples_label.text()
+
+    # 2. the roof's outline, selected in a polygon layer in WGS 84 (a file, as a user's own layer would be)
+    examples = example_layer(driver.out / "data" / "tank_example.gpkg", centre, radius, layer.crs())
+    QgsProject.instance().addMapLayer(examples)
+    examples.selectAll()
+    driver.state["tank_example_layer"] = examples
+    dock.examples_layer_combo.setLayer(examples)
+    QTest.mouseClick(dock.use_selected_button, Qt.MouseButton.LeftButton)
+    yield 0.3
+    record["examples_after_selection"] = len(controller.picker)
+    record["label_after_selection"] = dock.examples_label.text()
+    if len(controller.picker):
+        example = controller.picker.examples[0]
+        record["selection_example"] = {
+            "crs": example.crs.authid(),
+            "area": example.geometry.area(),
+            "centroid_distance_to_roof_centre": example.geometry.centroid().asPoint().distance(centre),
+        }
+    record["roof_area"] = QgsGeometry.fromPointXY(centre).buffer(radius, 32).area()
+
+    # 3. "Find all like these", the objects named by the phrase typed
+    phrase = driver.config.get("example_phrase", "storage tank")
+    before = set(QgsProject.instance().mapLayers())
+    turns_before = len(getattr(controller, "turns", []))
+    conversation_before = dock.conversation.toPlainText()
+    dock.input.setFocus()
+    dock.input.clear()
+    QTest.keyClicks(dock.input, phrase)
+    record["typed"] = dock.input.text()
+    QTest.mouseClick(dock.find_button, Qt.MouseButton.LeftButton)
+    record["task_started"] = controller.task is not None  # the click returns once the task is queued
+    started = time.monotonic()
+    yield 0.3
+    finished = yield Wait(
+        lambda: controller.task is None, float(driver.config.get("chat_timeout_s", 900)), "the answer", soft=True
+    )
+    record["task_finished"] = bool(finished)
+    record["answer_seconds"] = round(time.monotonic() - started, 1)
+    yield 1.0
+    text = dock.conversation.toPlainText()
+    record["conversation"] = text
+    record["conversation_added"] = text[len(conversation_before) :] if text.startswith(conversation_before) else text
+    record["input_after"] = dock.input.text()
+    turns = [dict(turn) for turn in getattr(controller, "turns", [])][turns_before:]
+    record["turns"] = turns
+    answers = [turn for turn in turns if turn["role"] == "assistant"]
+    record["answer"] = answers[-1]["text"] if answers else None
+    results = new_result_layers(before, layer)
+    record["result_layer"] = describe_layer(results[0], layer) if results else None
+    if results:
+        record["result_layer"]["phrases"] = sorted({str(f["phrase"]) for f in results[0].getFeatures()})
+    canvas.setExtent(to_map.transformBoundingBox(layer.extent()))
+    # the earlier answers' polygons are hidden while the map is pictured, so the new layer is what is seen
+    tree = QgsProject.instance().layerTreeRoot()
+    hidden = [
+        node
+        for node in (tree.findLayer(layer_id) for layer_id in before)
+        if node is not None
+        and node.layer() is not None
+        and node.layer().customProperty(RESULT_PROPERTY)
+        and node.itemVisibilityChecked()
+    ]
+    for node in hidden:
+        node.setItemVisibilityChecked(False)
+    yield from driver.shoot("find-all")
+    for node in hidden:
+        node.setItemVisibilityChecked(True)
+    if not results:
+        record["ok"] = False
+        record["error"] = "no result layer was added to the project (see conversation and log)"
+
+
+def example_layer(path: Path, centre: QgsPointXY, radius: float, crs) -> QgsVectorLayer:
+    """A GeoPackage with one polygon, the circle of ``radius`` around ``centre`` (in ``crs``), written in WGS 84."""
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    outline = QgsGeometry.fromPointXY(centre).buffer(radius, 32)
+    outline.transform(QgsCoordinateTransform(crs, wgs84, QgsProject.instance()))
+    memory = QgsVectorLayer("Polygon?crs=EPSG:4326&field=name:string", "tank example", "memory")
+    feature = QgsFeature(memory.fields())
+    feature.setGeometry(outline)
+    feature["name"] = "one storage tank"
+    memory.dataProvider().addFeatures([feature])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = "tank_example"
+    error, message, *_ = QgsVectorFileWriter.writeAsVectorFormatV3(
+        memory, str(path), QgsProject.instance().transformContext(), options
+    )
+    if error != QgsVectorFileWriter.NoError:
+        raise RuntimeError(f"cannot write {path}: {message}")
+    layer = QgsVectorLayer(f"{path}|layername=tank_example", "tank example", "ogr")
+    if not layer.isValid():
+        raise RuntimeError(f"cannot open {path}")
+    return layer
+
+
+def step_processing_find_all(driver: Driver, record: dict):
+    """The Processing algorithm "Find all like these" on the tank farm with the polygon example of step_find_all,
+    run with processing.run; its dialog is pictured."""
+    import processing
+
+    layer = driver.state.get("tank_farm")
+    examples = driver.state.get("tank_example_layer")
+    if layer is None or examples is None:
+        record["skipped"] = "no tank farm raster in the shared data folder"
+        return
+    algorithm_id = "geoground:findalllikethese"
+    record["registered"] = QgsApplication.processingRegistry().algorithmById(algorithm_id) is not None
+    if not record["registered"]:
+        record["ok"] = False
+        record["error"] = f"{algorithm_id} is not registered"
+        return
+    folder = Path(driver.config["project"]).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    output = folder / "find_all.gpkg"
+    parameters = {
+        "INPUT": layer.source(),
+        "EXAMPLES": examples,
+        "PHRASE": driver.config.get("example_phrase", "storage tank"),
+        "OUTPUT": str(output),
+    }
+    feedback = QgsProcessingFeedback()
+    started = time.monotonic()
+    try:
+        result = processing.run(algorithm_id, parameters, feedback=feedback)
+        record["answer"] = result.get("ANSWER")
+        record["output"] = str(result.get("OUTPUT"))
+        found = QgsVectorLayer(record["output"], "processing_findalllikethese", "ogr")
+        record["layer"] = describe_layer(found, layer)
+        if found.isValid():
+            record["layer"]["phrases"] = sorted({str(f["phrase"]) for f in found.getFeatures()})
+            QgsProject.instance().addMapLayer(found)
+    except Exception:  # noqa: BLE001 - recorded for the test
+        record["ok"] = False
+        record["error"] = traceback.format_exc()
+    record["seconds_run"] = round(time.monotonic() - started, 1)
+    record["feedback_log"] = feedback.textLog()[-4000:]
+    yield 0.2
+    try:
+        dialog = processing.createAlgorithmDialog(
+            algorithm_id, {"INPUT": layer.id(), "EXAMPLES": examples.id(), "PHRASE": parameters["PHRASE"]}
+        )
+        dialog.show()
+        yield 2.0
+        path = driver.out / f"{driver.phase}-find-all-dialog.png"
+        record["dialog_saved"] = bool(dialog.grab().save(str(path)))
+        record["dialog_path"] = str(path)
+        dialog.close()
+    except Exception:  # noqa: BLE001
+        record["dialog_error"] = traceback.format_exc()
+    canvas = iface.mapCanvas()
+    to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    canvas.setExtent(to_map.transformBoundingBox(layer.extent()))
+    yield from driver.shoot("processing-find-all")
 
 
 def step_save(driver: Driver, record: dict):
@@ -870,6 +1107,8 @@ FIRST_STEPS = [
     ("chat", step_chat),
     ("processing", step_processing),
     ("tank_farm", step_tank_farm),
+    ("find_all", step_find_all),
+    ("processing_find_all", step_processing_find_all),
     ("save", step_save),
     ("quit", step_quit),
 ]

@@ -6,7 +6,10 @@ plugin unzipped into it and enabled (what "Install from ZIP" does), then two lau
 
 1. the plugin's installer puts the engine packages into the profile from the folder of wheels; a synthetic tank-farm
    raster (UTM) is opened, "Segment all storage tanks" is typed into the chat dock and sent; both Processing
-   algorithms run; the project is saved with Save As; QGIS quits.
+   algorithms run; on the shared tank farm (Web Mercator, on the UTM map) an instruction is sent, one tank roof is
+   clicked with "Pick examples", then its outline is taken with "Use selected features" and "Find all like these"
+   is pressed with the phrase "storage tank"; the Processing algorithm "Find all like these" runs on the same
+   example; the project is saved with Save As; QGIS quits.
 2. the first launch's temporary folder is deleted and QGIS starts with a new one; the saved project is opened; its
    layers and the dock's conversation are looked at; the dock's export is written and read back; QGIS quits.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,6 +43,8 @@ PROFILE = OUT / "profile"
 PROJECT = OUT / "project" / "desktop.qgz"
 EXPORT = OUT / "export" / "export.gpkg"
 TANK_FARM = ROOT.parent / "shared" / "data" / "demo" / "tank_farm_2m_3857.tif"  # third-party imagery: read in place
+TANK_ROOFS = ROOT / "engine" / "eval" / "labels" / "tank_farm_roofs.json"  # its tank roofs, in pixels
+EXAMPLE_PHRASE = "storage tank"
 INSTRUCTION = "Segment all storage tanks"
 RASTER_NAME = "synthetic_tank_farm"
 SCREEN = "-screen 0 1280x1024x24"
@@ -144,6 +150,8 @@ def desktop() -> dict:
         "project": str(PROJECT),
         "export": str(EXPORT),
         "instruction": INSTRUCTION,
+        "tank_roof": json.loads(TANK_ROOFS.read_text(encoding="utf-8"))["roofs"][0],
+        "example_phrase": EXAMPLE_PHRASE,
     }
     launches = {"first": _launch("first", config)}
     shutil.rmtree(launches["first"]["tmpdir"])  # "wipe the temporary folder" between the launches
@@ -293,6 +301,71 @@ def test_tank_farm_from_the_shared_data(desktop):
     result = record.get("result_layer")
     assert result, f"no result layer on the tank farm; {_seen(record)}; log:\n{_log_tail(desktop, 'first')}"
     assert result["feature_count"] >= 1 and result["all_within_raster"] and result["all_area_m2_positive"], result
+
+
+def _count_in_answer(answer: str, count: int) -> bool:
+    """Whether the answer says how many objects it found ("3 storage tanks, 5,120 m² in all.")."""
+    return re.search(rf"(?<![\d,.]){count}(?![\d,.]\d) {re.escape(EXAMPLE_PHRASE)}s?\b", answer) is not None
+
+
+def test_find_all_like_these_in_the_dock(desktop):
+    record = _step(desktop, "first", "find_all")
+    if record.get("skipped"):
+        pytest.skip(record["skipped"])
+    assert record["map_crs"] != record["raster_crs"], "the map should be in another CRS than the tank farm"
+    # a click with "Pick examples" is an example in the raster's CRS, on the roof clicked
+    assert record.get("picking") and record.get("map_tool") == "PickTool", record
+    assert record.get("examples_after_click") == 1 and record["label_after_click"] == "1 example", record
+    assert record["click_example"]["crs"] == record["raster_crs"], record["click_example"]
+    assert record["click_distance_to_roof_centre"] < 0.25 * record["roof"]["radius"], record
+    assert record["markers_after_click"] == 1
+    assert record["picking_after_escape"] is False, "Esc did not end picking"
+    assert record["examples_after_clear"] == 0 and record["label_after_clear"] == "No examples yet"
+    # the roof's outline, selected in a WGS 84 layer, reprojected to the raster's CRS
+    assert record.get("examples_after_selection") == 1, record
+    selected = record["selection_example"]
+    assert selected["crs"] == record["raster_crs"], selected
+    assert selected["area"] == pytest.approx(record["roof_area"], rel=0.01), selected
+    assert selected["centroid_distance_to_roof_centre"] < 0.5, selected
+    # "Find all like these": a layer of polygons named after the phrase, and an answer that counts them
+    assert record.get("typed") == EXAMPLE_PHRASE and record.get("task_started"), _seen(record)
+    assert record.get("task_finished"), f"the answer did not come in time; {_seen(record)}"
+    result = record.get("result_layer")
+    assert result, (
+        f"no result layer; the dock says {record.get('conversation_added')!r}; log:\n{_log_tail(desktop, 'first')}"
+    )
+    assert result["valid"] and result["feature_count"] >= 1 and result["all_polygons"], result
+    assert result["name"].startswith("storage_tank_"), result["name"]
+    assert result["phrases"] == [EXAMPLE_PHRASE], result["phrases"]
+    assert result["all_within_raster"] and result["all_area_m2_positive"], result
+    answer = record.get("answer") or ""
+    assert _count_in_answer(answer, result["feature_count"]), (
+        f"the answer {answer!r} does not say {result['feature_count']}"
+    )
+    assert answer in record["conversation_added"] and record["input_after"] == "", record["conversation_added"]
+    user = [turn["text"] for turn in record["turns"] if turn["role"] == "user"]
+    assert user == [f"Find all like these (1 example): {EXAMPLE_PHRASE}"], user
+    shot = _phase(desktop, "first")["screenshots"].get("find-all")
+    assert shot and shot["saved"] and result["name"] in shot["layers_on_canvas"], shot
+
+
+def test_processing_find_all_like_these(desktop):
+    record = _step(desktop, "first", "processing_find_all")
+    if record.get("skipped"):
+        pytest.skip(record["skipped"])
+    assert record.get("registered"), "the algorithm geoground:findalllikethese is not registered"
+    assert record.get("ok", True), (
+        f"processing.run failed:\n{record.get('error')}\n{record.get('feedback_log', '')[-1500:]}"
+    )
+    layer = record["layer"]
+    assert layer["valid"] and layer["feature_count"] >= 1 and layer["all_polygons"], (
+        f"output {record['output']}: {layer}"
+    )
+    assert layer["phrases"] == [EXAMPLE_PHRASE], layer["phrases"]
+    assert layer["all_within_raster"] and layer["all_area_m2_positive"], layer
+    answer = record.get("answer") or ""
+    assert _count_in_answer(answer, layer["feature_count"]), f"ANSWER {answer!r} does not say {layer['feature_count']}"
+    assert record.get("dialog_saved"), record.get("dialog_error")
 
 
 def test_project_saved_with_results_beside_it(desktop):
