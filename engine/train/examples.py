@@ -25,7 +25,7 @@ import torch
 from ..data.real_scenes import tile_scene
 from ..data.sample import Scene
 from ..data.synthetic import generate_scene
-from .data import WHOLE_SCENES, load_real_scene, split_columns
+from .data import WHOLE_SCENES, dihedral, load_real_scene, split_columns
 
 RECIPES = Path(__file__).parent / "recipes"
 # Classes too large or too continuous to be "objects like these" (one field or road network fills a scene).
@@ -54,6 +54,8 @@ class ExamplesRecipe:
     real_root: str = "../shared/data"
     real_train_fraction: float = 0.6
     real_stride: int = 192
+    real_fraction: float = 0.5  # share of samples whose scene is real (the rest synthetic)
+    real_dihedral: bool = True  # also each real tile rotated and mirrored (8 variants)
     point_fraction: float = 0.3
     other_scene_fraction: float = 0.3
     absent_fraction: float = 0.15
@@ -87,7 +89,9 @@ def training_scenes(recipe: ExamplesRecipe) -> list[tuple[str, Scene]]:
         if kind not in WHOLE_SCENES:
             scene = split_columns(scene, recipe.real_train_fraction, "train")
         size = min(recipe.scene_size, *scene.image.shape[:2])
-        scenes += [(kind, tile) for tile in tile_scene(scene, size, recipe.real_stride) if tile.instances]
+        tiles = [tile for tile in tile_scene(scene, size, recipe.real_stride) if tile.instances]
+        turns = range(8) if recipe.real_dihedral else range(1)
+        scenes += [(kind, dihedral(tile, k)) for tile in tiles for k in turns]
     return scenes
 
 
@@ -112,8 +116,13 @@ def point_mask(mask: np.ndarray, rng: np.random.Generator, radius: int) -> np.nd
 
 def draw_sample(pool: list[CachedScene], by_source: dict[str, list[int]], recipe, rng):
     """(target scene, example scene, example masks (K, H, W), target mask (H, W))."""
+    real = [k for source, members in by_source.items() if source != "synthetic" for k in members]
     while True:
-        target = pool[int(rng.integers(len(pool)))]
+        if real and rng.random() < recipe.real_fraction:
+            target = pool[real[int(rng.integers(len(real)))]]
+        else:
+            synthetic = by_source.get("synthetic") or real
+            target = pool[synthetic[int(rng.integers(len(synthetic)))]]
         classes = object_classes(target.scene)
         peers = by_source[target.source]
         absent = target.scene.absent([c for k in peers[:50] for c in object_classes(pool[k].scene)])

@@ -305,3 +305,54 @@ def test_examples_from_another_raster_are_read_at_the_tiles_ground_pixel_size(sc
     ((shape, area),) = recorder.reads
     assert shape == (256, 256, 3)  # 128 source pixels of 2 m read at the tile's 256 model pixels of 1 m
     assert area == pytest.approx(100, rel=0.25)  # so 10 m x 10 m covers 10 x 10 model pixels, as it would there
+
+
+# --- the shipped demo model's example encoder ------------------------------------------------------------------
+# Bars below what the model card reports (docs/MODEL_CARD_demo.md, "Example prompts"), measured on these scenes.
+DEMO_MIN_IOU = {"storage tank": 0.45, "building": 0.5}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from engine.hub.registry import PRETRAINED_DIR
+
+    if not (PRETRAINED_DIR / "demo" / "model.safetensors").is_file():
+        pytest.skip("the demo weights are not installed")
+    engine = Engine.load("demo", device="cpu")
+    if not engine.takes_examples:
+        pytest.skip("the installed demo weights have no example encoder")
+    return engine
+
+
+@pytest.mark.parametrize("class_name", list(DEMO_MIN_IOU))
+def test_demo_finds_objects_like_two_examples_and_not_the_look_alikes(demo, class_name):
+    from engine.eval.metrics import mask_iou
+
+    ious, elsewhere = [], []
+    seed = 7_100_000_000 + 1000 * ["storage tank", "building"].index(class_name)
+    while len(ious) < 6:
+        scene = generate_scene(seed, 256, classes=[class_name, "building", "storage tank", "tree", "vehicle", "road"])
+        seed += 1
+        members = scene.of_class(class_name)
+        if len(members) < 2:
+            continue
+        found = demo.find_like(scene.image, demo.example_prompt(scene.image, [m.mask for m in members[:2]]))
+        found = found.segments[0].mask
+        truth = np.logical_or.reduce([m.mask for m in members])
+        others = [i.mask for i in scene.instances if i.class_name not in (class_name, "road")]
+        others = np.logical_or.reduce(others) if others else np.zeros_like(truth)
+        ious.append(mask_iou(found, truth))
+        elsewhere.append((found & others & ~truth).sum() / max(found.sum(), 1))
+    assert np.mean(ious) > DEMO_MIN_IOU[class_name], ious
+    assert np.mean(elsewhere) < 0.1, elsewhere  # the other objects of the scene are left out
+
+
+def test_demo_outlines_tank_farm_roofs_from_one_example(demo, shared_data):
+    from engine.eval.examples import tank_farm
+    from engine.geo.pipeline import segment_raster
+
+    root = shared_data("demo/tank_farm_2m_3857.tif").parents[1]
+    report = tank_farm(lambda path, examples: segment_raster(path, "Find all like these", demo, whole=True,
+                                                             examples=examples), root)  # fmt: skip
+    assert report["roofs_matched@0.6"] >= 5, report  # 6 of 9 when measured; the example's own roof among them
+    assert report["polygons_off_tank"] <= 6, report

@@ -7,11 +7,15 @@ mask decoder reads in place of a [SEG] state:
 * sparse prompt tokens: one per example and one for their mean, each a small MLP of the prototype;
 * a dense prompt: the cosine similarity of every cell of the target's maps to the examples, at the three scales
   brought to the decoder's grid, mapped by 1x1 convolutions onto the decoder's width and added to its "no mask"
-  embedding.
+  embedding;
+* a similarity head: the same similarities per pixel of the finest map (a stride of 4), with that map's features,
+  through three small convolutions to mask logits added to the decoder's (it starts at zero). The finest map
+  separates objects the coarse grid blurs, and this is where the decoder's frozen weights, trained on text
+  prompts, need help.
 
-The decoder, the class memory and the mask refiner are the ones the text path uses, so instance outlines come
-from the same mask side; the encoder is trained on its own (``engine/train/examples.py``) with that side frozen,
-and adding it to a model leaves every text answer as it was.
+The decoder, the class memory and the mask refiner are the ones the text path uses; the encoder is trained on its
+own (``engine/train/examples.py``) with that side frozen, and adding it to a model leaves every text answer as it
+was.
 """
 
 from __future__ import annotations
@@ -23,8 +27,13 @@ import torch.nn.functional as F
 from torch import nn
 
 # Similarity channels per scale: to the mean prototype, and the best over the examples, each as the cell's mean and
-# its maximum over the decoder grid cell (the high and middle maps are finer than that grid).
-SIMILARITY_CHANNELS = 3 * 2 * 2
+# its maximum over the decoder grid cell (the high and middle maps are finer than that grid), each as it is and
+# standardised over the image (cosine similarities sit in other ranges on other imagery; their order does not).
+SIMILARITY_CHANNELS = 3 * 2 * 2 * 2
+# The similarity head: per scale, to the mean and the best, each as it is and standardised, on the finest grid.
+PIXEL_CHANNELS = 3 * 2 * 2
+HEAD_FEATURES = 8
+HEAD_WIDTH = 32
 
 
 @dataclass
@@ -83,6 +92,14 @@ class ExampleEncoder(nn.Module):
         )
         # Sharpens cosine similarities (which sit in a narrow band) before the convolutions; learned.
         self.temperature = nn.Parameter(torch.tensor(10.0))
+        self.features = nn.Conv2d(feature_dim, HEAD_FEATURES, 1)
+        self.head = nn.Sequential(
+            nn.Conv2d(PIXEL_CHANNELS + HEAD_FEATURES, HEAD_WIDTH, 3, padding=1), nn.GELU(),
+            nn.Conv2d(HEAD_WIDTH, HEAD_WIDTH, 3, padding=2, dilation=2), nn.GELU(),
+            nn.Conv2d(HEAD_WIDTH, 1, 1),
+        )  # fmt: skip
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
 
     def sparse(self, prototypes: ExamplePrototypes) -> torch.Tensor:
         """``(K + 1, prompt_dim)``: a token per example, then the token of their mean."""
@@ -104,12 +121,34 @@ class ExampleEncoder(nn.Module):
             for sim in (to_mean, best):
                 channels.append(F.adaptive_avg_pool2d(sim, grid))
                 channels.append(F.adaptive_max_pool2d(sim, grid))
-        return torch.cat(channels, dim=1)
+        raw = torch.cat(channels, dim=1)
+        mean = raw.mean(dim=(2, 3), keepdim=True)
+        spread = raw.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
+        return torch.cat([raw, (raw - mean) / spread], dim=1)
+
+    def pixel_logits(self, levels: list[torch.Tensor], prototypes: ExamplePrototypes) -> torch.Tensor:
+        """``(N, h, w)`` mask logits on the finest map's grid from per-pixel similarities and its features."""
+        grid = levels[0].shape[-2:]
+        channels = []
+        for level, proto in zip(levels, prototypes.levels, strict=True):
+            cells = F.normalize(level.float(), dim=1)
+            examples = F.normalize(proto.float(), dim=-1)
+            to_mean = torch.einsum("ndhw,d->nhw", cells, F.normalize(examples.mean(0), dim=0))[:, None]
+            best = torch.einsum("ndhw,kd->nkhw", cells, examples).max(1, keepdim=True).values
+            for sim in (to_mean, best):
+                sim = F.interpolate(sim, size=grid, mode="bilinear", align_corners=False)
+                mean, spread = sim.mean(dim=(2, 3), keepdim=True), sim.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
+                channels += [sim * self.temperature, (sim - mean) / spread]
+        inputs = torch.cat([*channels, self.features(levels[0].float())], dim=1).to(levels[0].dtype)
+        return self.head(inputs)[:, 0]
 
     def forward(self, levels: list[torch.Tensor], prototypes: ExamplePrototypes) -> tuple[torch.Tensor, torch.Tensor]:
         """Sparse tokens ``(N, K + 1, prompt_dim)`` and a dense prompt ``(N, prompt_dim, h, w)`` for N images."""
         n = levels[-1].shape[0]
         dtype = levels[-1].dtype
         sparse = self.sparse(prototypes).to(dtype)
-        dense = self.dense((self.similarity(levels, prototypes) * self.temperature).to(dtype))
+        similarity = self.similarity(levels, prototypes)
+        half = similarity.shape[1] // 2  # the raw similarities are sharpened, the standardised ones are not
+        similarity = torch.cat([similarity[:, :half] * self.temperature, similarity[:, half:]], dim=1)
+        dense = self.dense(similarity.to(dtype))
         return sparse[None].expand(n, -1, -1), dense

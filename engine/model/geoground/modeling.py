@@ -192,6 +192,10 @@ class GeoGroundModel(PreTrainedModel):
         sparse, dense = self.example_encoder(levels, prototypes)
         class_logits = self.mask_predictor.class_head(sparse[:, -1])
         prediction = self.mask_predictor.decode(levels, sparse, class_logits, dense=dense)
+        head = self.example_encoder.pixel_logits(levels, prototypes)
+        if head.shape[-2:] != prediction.low_res_logits.shape[-2:]:
+            head = F.interpolate(head[:, None], size=prediction.low_res_logits.shape[-2:], mode="bilinear")[:, 0]
+        prediction.low_res_logits = prediction.low_res_logits + head.to(prediction.low_res_logits.dtype)
         if self.mask_refiner is not None:
             pixels = torch.cat([f.pixels for f in features])
             prediction.low_res_logits = self.mask_refiner(prediction.low_res_logits, pixels)
