@@ -212,6 +212,12 @@ def _to_pixels(dataset, geoms: list, vector_crs: str | None, report: BuildReport
         geoms = [
             shapely.transform(g, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))) for g in geoms
         ]
+        if not all(np.isfinite(shapely.get_coordinates(g)).all() for g in geoms):
+            raise DataFormatError(
+                f"the polygons do not reproject from the layer's CRS ({CRS.from_user_input(vector_crs).name}) to the "
+                "raster's: check the layer's CRS (a GeoJSON without a crs member is read as WGS 84 longitudes and "
+                "latitudes)"
+            )
         report.reprojected = True
     inverse = ~dataset.transform
     params = [inverse.a, inverse.b, inverse.d, inverse.e, inverse.xoff, inverse.yoff]

@@ -54,8 +54,14 @@ def read_examples(path: str, raster_crs_wkt: str | None) -> list[shapely.Geometr
     if CRS.from_user_input(crs) == CRS.from_user_input(raster_crs_wkt):
         return geometries
     transformer = Transformer.from_crs(crs, raster_crs_wkt, always_xy=True)
-    return [shapely.transform(g, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
-            for g in geometries]  # fmt: skip
+    moved = [shapely.transform(g, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+             for g in geometries]  # fmt: skip
+    if not all(np.isfinite(shapely.get_coordinates(g)).all() for g in moved):
+        raise RasterError(
+            f"the examples in {name} do not reproject from their CRS ({CRS.from_user_input(crs).name}) to the "
+            "raster's: check the file's CRS (a GeoJSON without a crs member is read as WGS 84)"
+        )
+    return moved
 
 
 def to_pixel_geometries(geometries: Sequence[shapely.Geometry], transform: Affine) -> list[shapely.Geometry]:

@@ -205,6 +205,11 @@ def test_example_files_are_reprojected_to_the_raster_and_kept_as_pixels_without_
     assert found[0].x == pytest.approx(x) and found[0].y == pytest.approx(y)
     assert found[1].geom_type == "Polygon" and found[1].area > 1000  # square metres now, not degrees
     assert read_examples(str(path), None)[0].equals(lonlat[0])  # a raster without CRS: coordinates as given
+    wrong = tmp_path / "wrong.gpkg"  # UTM coordinates in a file that says WGS 84
+    pyogrio.raw.write(wrong, np.array([Point(500000, 4000000).wkb], dtype=object), [], [], [], geometry_type="Point",
+                      crs="EPSG:4326", driver="GPKG")  # fmt: skip
+    with pytest.raises(RasterError, match="do not reproject"):
+        read_examples(str(wrong), rasterio.crs.CRS.from_epsg(32633).to_wkt())
 
 
 def test_example_files_of_lines_or_without_features_are_refused(tmp_path):

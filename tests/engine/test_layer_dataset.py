@@ -338,3 +338,13 @@ def test_the_cli_builds_a_folder_and_reports_user_errors(layers, tmp_path, capsy
     assert cli.main(["dataset", str(raster), str(vector), "-o", str(tmp_path / "a"), *args]) == 0
     windows = [json.loads(p.read_text())["window"] for p in (tmp_path / "a" / "chips").glob("*.json")]
     assert windows and all(c + w <= 100 and r + h <= 100 for c, r, w, h in windows)
+
+
+def test_polygons_that_do_not_reproject_get_a_clear_message(tmp_path):
+    """UTM coordinates in a layer that says WGS 84 (a GeoJSON without a crs member): no traceback, one message."""
+    raster = write_raster(tmp_path / "scene.tif", _image(), transform=utm_transform(RES))
+    world = [_to_world(g, utm_transform(RES)) for _, g in LABELS]
+    vector = write_vector(tmp_path / "labels.gpkg", world, [c for c, _ in LABELS], crs=WGS84)
+    with pytest.raises(DataFormatError, match="do not reproject"):
+        build_dataset(raster, vector, tmp_path / "set", class_field="kind")
+    assert not (tmp_path / "set").exists()
