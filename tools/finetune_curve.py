@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = work / f"model_{count}_{minutes:g}min"
         started = time.perf_counter()
         trained = finetune([dataset], args.base, folder, minutes=minutes)
-        entry = {"minutes": minutes, "polygons": count, "steps": trained.steps,
+        entry = {"minutes": minutes, "training_polygons": count, "steps": trained.steps,
                  "seconds": round(time.perf_counter() - started, 1),
                  "loss_first": round(trained.first_loss, 4), "loss_last": round(trained.last_loss, 4),
                  **score(str(folder), root)}  # fmt: skip

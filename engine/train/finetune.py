@@ -6,8 +6,9 @@ The recipe's own loop (:class:`~engine.train.recipe.Trainer`) runs one stage of 
 datasets' classes, drawn as random windows of their chips (rotated and mirrored), training the mask side of the base
 model (and its language model too when a class is new to it, so that it learns to ground the new name). With a time
 budget, two probe steps measure how long a step takes and the stage is planned to end within the budget, so its
-learning rate decays fully. Everything is written beside the destination and moved into place at the end: a cancel
-or a failure leaves no model folder, and the base model is only read.
+learning rate decays fully; should steps turn slower than measured (other work on the machine), the run stops at the
+budget and the model is saved as it is then. Everything is written beside the destination and moved into place at
+the end: a cancel or a failure leaves no model folder, and the base model is only read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .data import DataConfig
 # Parts trained by default: the mask side; "llm" is added when a dataset names a class the base model lacks.
 MASK_SIDE = ("grounding", "mask_predictor", "mask_refiner")
 PROBE_STEPS = 2
+SAVE_S = 5.0  # seconds kept for saving the model when a time budget ends the run
 
 
 @dataclass
@@ -130,19 +132,24 @@ def finetune(
             trainer = Trainer(recipe_for(planned, "run"), log=say)
         total = trainer.recipe.total_steps
 
+        deadline = None if minutes is None else started + minutes * 60 - SAVE_S
+
         def stop() -> bool:
             return should_stop is not None and should_stop()
 
-        def stepped() -> bool:  # reports the last step, then asks whether to stop
+        def stepped() -> bool:  # reports the last step, then asks whether to stop (the user, or the time budget)
             history = trainer.progress.history
             if history and on_step is not None and len(history) != getattr(stepped, "seen", 0):
                 stepped.seen = len(history)
                 on_step(len(history), total, float(history[-1]["loss"]))
-            return stop()
+            late = deadline is not None and bool(history) and time.perf_counter() > deadline  # one step at least
+            return stop() or late
 
         history = trainer.run(should_stop=stepped)
-        if not trainer.finished() or stop():
+        if stop():
             raise Cancelled(f"fine-tuning stopped after {len(history)} of {total} steps; no model was written")
+        if not trainer.finished():
+            say(f"the time budget ended the run after {len(history)} of {total} planned steps")
         if on_step is not None:
             on_step(len(history), total, float(history[-1]["loss"]))
         trainer.export(work / "model")

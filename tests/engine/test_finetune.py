@@ -130,3 +130,15 @@ def test_the_engine_process_fine_tunes_with_progress_and_cancel(base, dataset, t
     sent.clear()
     handle(EngineService(), {"op": "finetune", "id": 9, "params": {"base": "demo"}}, sent.append, _Cancels())
     assert sent[-1]["kind"] == "input" and "needs datasets, output" in sent[-1]["message"]
+
+
+def test_a_time_budget_shorter_than_the_plan_saves_the_model_at_the_budget(base, dataset, tmp_path, monkeypatch):
+    import itertools
+
+    import engine.train.finetune as module
+
+    clock = itertools.count(0, 100)  # every reading of the clock: 100 s later
+    monkeypatch.setattr(module.time, "perf_counter", lambda: float(next(clock)))
+    report = finetune([dataset], str(base), tmp_path / "mine", minutes=60.0, steps=50)
+    assert 1 <= report.steps < 50  # stopped by the budget, not by the plan
+    assert (tmp_path / "mine" / "model.safetensors").is_file()
