@@ -220,12 +220,13 @@ def test_waiting_writer_gives_up_with_a_clear_error(folder, writer, monkeypatch)
     leaves the other's temporary file alone; once the other is done, writing works again."""
     out = folder / "out.gpkg"
     write_geopackage(out, [_boxes("first", 10)])
-    process = _start(writer, "layer", out, "big", 100_000)
+    # 500,000 squares take the writer seconds (100,000 took under 0.6 s on a fast disk: no wait to give up on)
+    process = _start(writer, "layer", out, "big", 500_000)
     try:
         _wait_for_writing(folder, 0, process)
-        monkeypatch.setattr(gpkg, "LOCK_TIMEOUT_S", 0.5, raising=False)
+        monkeypatch.setattr(gpkg, "LOCK_TIMEOUT_S", 0.2, raising=False)
         start = time.monotonic()
-        with pytest.raises(OutputError, match=r"being written by another process: gave up waiting after 0\.5 s"):
+        with pytest.raises(OutputError, match=r"being written by another process: gave up waiting after 0\.2 s"):
             write_geopackage(out, [_boxes("second", 10)], append=True)
         assert time.monotonic() - start < 30
         assert _temporaries(folder)  # not taken for a leftover: its writer is alive
