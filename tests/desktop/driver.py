@@ -680,6 +680,7 @@ def step_processing(driver: Driver, record: dict):
         all_ok = False
     entry["feedback_log"] = feedback.textLog()[-4000:]
     yield 0.2
+    yield from _fine_tune(driver, record, raster, folder, training)
     try:
         dialog = processing.createAlgorithmDialog("geoground:buildtrainingset", {"INPUT": raster.id()})
         dialog.show()
@@ -706,6 +707,44 @@ def step_processing(driver: Driver, record: dict):
     iface.mapCanvas().setExtent(raster.extent())
     yield from driver.shoot("processing")
     record["ok"] = all_ok
+
+
+def _fine_tune(driver: Driver, record: dict, raster, folder: Path, training: Path):
+    """Fine-tune the shipped model on the training set for a few steps, then ask the new model the same question: the
+    folder, the user-model list and a different answer are recorded."""
+    import processing
+
+    from geoground.plugin.settings import user_models
+
+    entry = record.setdefault("finetunemodel", {})
+    model = folder / "my-model"
+    feedback = QgsProcessingFeedback()
+    started = time.monotonic()
+    try:
+        parameters = {"DATASETS": str(training), "BASE": "demo", "STEPS": 40, "OUTPUT": str(model)}
+        result = processing.run("geoground:finetunemodel", parameters, feedback=feedback)
+        entry["ok"] = True
+        entry["report"] = result.get("REPORT")
+        entry["model"] = result.get("MODEL")
+        entry["config"] = (model / "config.json").is_file()
+        entry["listed"] = str(model) in user_models() or str(model.resolve()) in user_models()
+        log = json.loads((model / "finetune.json").read_text(encoding="utf-8"))
+        entry["losses"] = [round(h["loss"], 4) for h in log["history"]]
+        answers = {}
+        for name, chosen in (("base", "demo"), ("tuned", str(model))):
+            out = folder / f"segment-{name}.gpkg"
+            run = processing.run("geoground:segmentbyinstruction", {"INPUT": raster.source(), "MODEL": chosen,
+                                 "INSTRUCTION": driver.config["instruction"], "OUTPUT": str(out)})  # fmt: skip
+            layer = QgsVectorLayer(str(run["OUTPUT"]), name, "ogr")
+            answers[name] = {"answer": run.get("ANSWER"), "features": layer.featureCount(),
+                             "area_m2": round(sum(f["area_m2"] for f in layer.getFeatures()), 1)}  # fmt: skip
+        entry["answers"] = answers
+    except Exception:  # noqa: BLE001 - recorded for the test
+        entry["ok"] = False
+        entry["error"] = traceback.format_exc()
+    entry["seconds"] = round(time.monotonic() - started, 1)
+    entry["feedback_log"] = feedback.textLog()[-4000:]
+    yield 0.2
 
 
 def step_tank_farm(driver: Driver, record: dict):

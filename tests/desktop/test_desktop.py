@@ -294,6 +294,17 @@ def test_processing_build_training_set_from_the_answer_s_polygons(desktop):
     assert record.get("dialog_saved"), record.get("dialog_error")
 
 
+def test_processing_fine_tune_model_from_the_training_set(desktop):
+    record = _step(desktop, "first", "processing").get("finetunemodel", {})
+    assert record.get("ok"), f"fine-tuning failed:\n{record.get('error')}\n{record.get('feedback_log', '')[-1500:]}"
+    assert record["config"] and record["listed"], record  # a model folder, in the picker's list
+    assert len(record["losses"]) == 40 and "40 steps" in record["report"], record
+    assert "loss" in record["feedback_log"].lower()  # the loss curve in the log
+    base, tuned = record["answers"]["base"], record["answers"]["tuned"]
+    assert tuned["features"] > 0, record["answers"]
+    assert (tuned["features"], tuned["area_m2"]) != (base["features"], base["area_m2"]), record["answers"]
+
+
 def test_tank_farm_from_the_shared_data(desktop):
     record = _step(desktop, "first", "tank_farm")
     if record.get("skipped"):
