@@ -369,6 +369,9 @@ def train(recipe: Recipe, resume: bool = False, export: bool = True, log=None) -
                 trainer.checkpoint(trainer.optimizer, trainer.scheduler)
             if export:
                 trainer.export()
+        # Every rank leaves together: a rank that tore down its process group while another was still writing the
+        # export made gloo abort at exit now and then.
+        barrier(context)
         return history
     finally:
         if trainer is not None:
