@@ -17,6 +17,7 @@ from qgis.core import (
 )
 
 from ..i18n import tr
+from ..qt_compat import ProcessingTypes
 from ..raster_view import snapshot
 from ..result_layers import RESULT_FIELDS, fields_of, polygon_feature
 from ..settings import DEVICE_CHOICES, Settings
@@ -54,7 +55,9 @@ class GroundingAlgorithm(QgsProcessingAlgorithm):
 
     def add_outputs(self) -> None:
         """OUTPUT (polygons with the result fields) and ANSWER."""
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Objects"), type=3))  # TypeVectorPolygon
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Objects"), type=ProcessingTypes.VectorPolygon)
+        )
         self.addOutput(QgsProcessingOutputString(self.ANSWER, tr("Answer")))
 
     def raster_parameter(self, parameters, context):

@@ -13,7 +13,6 @@ import tempfile
 from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputString,
@@ -28,6 +27,7 @@ from qgis.core import (
 )
 
 from ..i18n import tr
+from ..qt_compat import ProcessingTypes
 
 
 class BuildTrainingSet(QgsProcessingAlgorithm):
@@ -56,16 +56,14 @@ class BuildTrainingSet(QgsProcessingAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, tr("Raster layer")))
         self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.POLYGONS, tr("Example polygons"), [QgsProcessing.TypeVectorPolygon]
-            )
+            QgsProcessingParameterFeatureSource(self.POLYGONS, tr("Example polygons"), [ProcessingTypes.VectorPolygon])
         )
         self.addParameter(
             QgsProcessingParameterField(
                 self.CLASS_FIELD,
                 tr("Class field"),
                 parentLayerParameterName=self.POLYGONS,
-                type=QgsProcessingParameterField.String,
+                type=ProcessingTypes.FieldString,
                 optional=True,
             )
         )

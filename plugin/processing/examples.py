@@ -11,7 +11,6 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsCsException,
     QgsGeometry,
-    QgsProcessing,
     QgsProcessingException,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterString,
@@ -20,6 +19,7 @@ from qgis.core import (
 )
 
 from ..i18n import tr
+from ..qt_compat import ProcessingTypes
 from ..settings import Settings
 from .algorithms import GroundingAlgorithm
 
@@ -53,7 +53,7 @@ class FindAllLikeThese(GroundingAlgorithm):
             QgsProcessingParameterFeatureSource(
                 self.EXAMPLES,
                 tr("Examples (polygons or points on objects)"),
-                [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint],
+                [ProcessingTypes.VectorPolygon, ProcessingTypes.VectorPoint],
             )
         )
         self.addParameter(

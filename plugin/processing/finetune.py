@@ -15,7 +15,6 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputString,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
@@ -24,6 +23,7 @@ from qgis.core import (
 )
 
 from ..i18n import tr
+from ..qt_compat import ProcessingTypes
 from ..settings import Settings, add_user_model, is_model_folder
 
 SEPARATOR = ";"  # between several training-set folders in one value
@@ -84,7 +84,7 @@ class FineTuneModel(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.MINUTES,
                 tr("Time budget (minutes)"),
-                type=QgsProcessingParameterNumber.Double,
+                type=ProcessingTypes.NumberDouble,
                 defaultValue=10.0,
                 minValue=0.5,
             )
@@ -92,11 +92,11 @@ class FineTuneModel(QgsProcessingAlgorithm):
         steps = QgsProcessingParameterNumber(
             self.STEPS,
             tr("Number of steps, instead of the time budget"),
-            type=QgsProcessingParameterNumber.Integer,
+            type=ProcessingTypes.NumberInteger,
             optional=True,
             minValue=1,
         )
-        steps.setFlags(steps.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        steps.setFlags(steps.flags() | ProcessingTypes.ParameterAdvanced)
         self.addParameter(steps)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("New model folder")))
         self.addOutput(QgsProcessingOutputString(self.MODEL, tr("Model folder")))
